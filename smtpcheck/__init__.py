@@ -1,0 +1,93 @@
+"""smtpcheck: lint and live-check the SMTP email gateways of a Navixy-style telematics panel.
+
+The public API is listed in ``__all__``. Names are loaded on first use, so ``import smtpcheck``
+(and `smtpcheck --version`) stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+from smtpcheck._version import __version__
+
+if TYPE_CHECKING:
+    from smtpcheck.checker import StaticOptions, validate
+    from smtpcheck.errors import ConfigLoadError, PlatformError, SmtpcheckError, UsageError
+    from smtpcheck.reporters import REPORTERS, RenderOptions, render
+    from smtpcheck.results import (
+        Endpoint,
+        Finding,
+        GatewayReport,
+        ProbeResult,
+        Report,
+        Severity,
+        Status,
+        TlsMode,
+    )
+    from smtpcheck.rules import ALL_RULES, Selection
+    from smtpcheck.sources import document_from_data, load_paths, parse_document
+
+__all__ = [
+    "ALL_RULES",
+    "REPORTERS",
+    "ConfigLoadError",
+    "Endpoint",
+    "Finding",
+    "GatewayReport",
+    "PlatformError",
+    "ProbeResult",
+    "RenderOptions",
+    "Report",
+    "Selection",
+    "Severity",
+    "SmtpcheckError",
+    "StaticOptions",
+    "Status",
+    "TlsMode",
+    "UsageError",
+    "__version__",
+    "document_from_data",
+    "load_paths",
+    "parse_document",
+    "render",
+    "validate",
+]
+
+_HOMES = {
+    "StaticOptions": "smtpcheck.checker",
+    "validate": "smtpcheck.checker",
+    "ConfigLoadError": "smtpcheck.errors",
+    "PlatformError": "smtpcheck.errors",
+    "SmtpcheckError": "smtpcheck.errors",
+    "UsageError": "smtpcheck.errors",
+    "REPORTERS": "smtpcheck.reporters",
+    "RenderOptions": "smtpcheck.reporters",
+    "render": "smtpcheck.reporters",
+    "Endpoint": "smtpcheck.results",
+    "Finding": "smtpcheck.results",
+    "GatewayReport": "smtpcheck.results",
+    "ProbeResult": "smtpcheck.results",
+    "Report": "smtpcheck.results",
+    "Severity": "smtpcheck.results",
+    "Status": "smtpcheck.results",
+    "TlsMode": "smtpcheck.results",
+    "ALL_RULES": "smtpcheck.rules",
+    "Selection": "smtpcheck.rules",
+    "document_from_data": "smtpcheck.sources",
+    "load_paths": "smtpcheck.sources",
+    "parse_document": "smtpcheck.sources",
+}
+
+
+def __getattr__(name: str) -> object:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'smtpcheck' has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,110 @@
+"""Syntax and length checks of a sender address by RFC 5321 §4.1.2 and §4.5.3.1 — no DNS.
+
+`validate` never touches the network, so there are no MX lookups, and special-use names
+(``localhost``, ``.test``, ``.local``) are as good as any: CI configs use them.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+__all__ = ["OBFUSCATED_EMAIL", "address_problem", "host_problem", "is_ip_literal", "is_loopback"]
+
+#: What a web page's e-mail obfuscation (Cloudflare's) leaves in place of an address when a
+#: config is copied from a browser. The API page's own example carries it.
+OBFUSCATED_EMAIL = "[email protected]"
+
+# RFC 5321 §4.1.2 atext, plus any non-ASCII character for SMTPUTF8 (RFC 6531 §3.3).
+_ATOM = r"[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~\u0080-\U0010FFFF]+"
+_DOT_STRING = re.compile(rf"{_ATOM}(?:\.{_ATOM})*")
+_QUOTED_STRING = re.compile(r'"(?:[\x20\x21\x23-\x5b\x5d-\x7e\u0080-\U0010FFFF]|\\[\x20-\x7e])*"')
+_LABEL = re.compile(r"(?!-)[A-Za-z0-9\u0080-\U0010FFFF-]{1,63}(?<!-)")
+# Not in RFC 5321's grammar, but real internal host names carry them and resolvers accept them.
+_HOST_LABEL = re.compile(r"(?!-)[A-Za-z0-9_\u0080-\U0010FFFF-]{1,63}(?<!-)")
+
+_MAX_LOCAL = 64
+_MAX_DOMAIN = 255
+_MAX_PATH = 256  # including the angle brackets of the reverse-path
+
+
+def address_problem(address: str) -> str | None:
+    """Return why ``address`` is not a valid RFC 5321 mailbox, or None when it is."""
+    if address == OBFUSCATED_EMAIL or "email protected" in address:
+        return (
+            "this is what a web page's e-mail obfuscation shows instead of an address: "
+            "it was copied from a browser, not typed"
+        )
+    if address != address.strip():
+        return "it has leading or trailing spaces"
+    if "<" in address or ">" in address:
+        return "it has angle brackets or a display name; write the bare address"
+    local, at, domain = address.rpartition("@")
+    if not at or not local:
+        return "it has no local part and @"
+    if len(local.encode()) > _MAX_LOCAL:
+        return f"the local part is longer than {_MAX_LOCAL} octets"
+    if len(domain.encode()) > _MAX_DOMAIN:
+        return f"the domain is longer than {_MAX_DOMAIN} octets"
+    if len(address.encode()) + 2 > _MAX_PATH:
+        return f"the address is longer than {_MAX_PATH - 2} octets"
+    if not (_DOT_STRING.fullmatch(local) or _QUOTED_STRING.fullmatch(local)):
+        return f"the local part {local!r} is not valid (unquoted spaces, commas or dots in a row?)"
+    if domain.startswith("[") and domain.endswith("]"):
+        return None if _address_literal(domain[1:-1]) else f"{domain} is not an address literal"
+    if not _domain(domain, _LABEL):
+        return f"the domain {domain!r} is not a valid domain name"
+    return None
+
+
+def _address_literal(text: str) -> bool:
+    candidate = text[5:] if text.lower().startswith("ipv6:") else text
+    try:
+        ipaddress.ip_address(candidate)
+    except ValueError:
+        return False
+    return True
+
+
+def _domain(name: str, label: re.Pattern[str]) -> bool:
+    name = name.removesuffix(".")
+    return bool(name) and all(label.fullmatch(part) for part in name.split("."))
+
+
+def host_problem(host: str) -> str | None:
+    """Return why ``host`` is not a bare host name or IP address, or None when it is."""
+    if host != host.strip() or any(c.isspace() for c in host):
+        return "it contains spaces"
+    if "://" in host:
+        return "it has a URL scheme; write only the host name"
+    if "/" in host:
+        return "it has a path; write only the host name"
+    if "@" in host:
+        return "it has a user name (user@host); put the user in mail.smtp.user"
+    if is_ip_literal(host):
+        return None
+    if host.count(":") == 1:
+        return "it has a :port; put the port in mail.smtp.port"
+    if not _domain(host, _HOST_LABEL) or len(host) > 253:
+        return "it is not a valid host name"
+    return None
+
+
+def is_ip_literal(host: str) -> bool:
+    """Return True for an IPv4 or IPv6 address, with or without IPv6 brackets."""
+    try:
+        ipaddress.ip_address(host.removeprefix("[").removesuffix("]"))
+    except ValueError:
+        return False
+    return True
+
+
+def is_loopback(host: str) -> bool:
+    """Return True for localhost names and loopback addresses: the platform itself."""
+    name = host.lower().removesuffix(".")
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name.removeprefix("[").removesuffix("]")).is_loopback
+    except ValueError:
+        return False

@@ -1,0 +1,56 @@
+"""The command line: parses options, runs the pipeline, writes the report, picks the exit code.
+
+This package is the only place that imports click. Commands import the pipeline lazily, so
+`smtpcheck --version` and `smtpcheck rules` start without loading the SMTP or HTTP clients.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from smtpcheck._version import __version__
+from smtpcheck.cli.options import EXIT_ERROR
+from smtpcheck.cli.rules_cmd import rules
+from smtpcheck.cli.validate_cmd import validate
+from smtpcheck.errors import SmtpcheckError
+
+__all__ = ["cli", "main"]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="smtpcheck", message="%(prog)s %(version)s")
+def cli() -> None:
+    """Lint and live-check the SMTP email gateways of a Navixy-style panel."""
+
+
+cli.add_command(validate)
+cli.add_command(rules)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the command line; expected failures print one line and exit 2, never a traceback."""
+    try:
+        # Without standalone mode click returns ctx.exit()'s code instead of exiting itself.
+        code = cli.main(args=argv, prog_name="smtpcheck", standalone_mode=False)
+    except click.Abort:
+        click.echo("smtpcheck: aborted", err=True)
+        sys.exit(EXIT_ERROR)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(EXIT_ERROR)
+    except SmtpcheckError as exc:
+        click.echo(f"smtpcheck: error: {exc}", err=True)
+        sys.exit(EXIT_ERROR)
+    except KeyboardInterrupt:
+        click.echo("smtpcheck: interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:  # the last guard: a bug must not print a traceback at the user
+        click.echo(
+            f"smtpcheck: internal error: {type(exc).__name__}: {exc} "
+            "(this is a bug; please report it)",
+            err=True,
+        )
+        sys.exit(EXIT_ERROR)
+    sys.exit(code if isinstance(code, int) else 0)

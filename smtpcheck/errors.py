@@ -1,0 +1,54 @@
+"""Exceptions that stop a run; every per-gateway problem is a `Finding` instead.
+
+The tree::
+
+    SmtpcheckError
+    ├── UsageError          bad options or arguments (exit 2)
+    ├── ConfigLoadError     a source path cannot be read at all (exit 2)
+    └── PlatformError       the panel API cannot be used (exit 2)
+
+A file that is read but does not parse is not an exception: it becomes an SC001 finding, so the
+other files are still checked.
+"""
+
+from __future__ import annotations
+
+__all__ = ["ConfigLoadError", "PlatformError", "SmtpcheckError", "UsageError"]
+
+
+class SmtpcheckError(Exception):
+    """Base class of every error smtpcheck raises on purpose."""
+
+
+class UsageError(SmtpcheckError, ValueError):
+    """The command line or an option value is invalid."""
+
+
+class ConfigLoadError(SmtpcheckError, OSError):
+    """A gateway source cannot be read (missing path, permission, empty directory)."""
+
+    def __init__(self, message: str, *, path: str) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+class PlatformError(SmtpcheckError):
+    """The panel API could not be used: unreachable, refused the session, or answered nonsense.
+
+    ``status_code`` is the panel's ``status.code`` when it sent one, ``http_status`` the HTTP
+    status.
+    Neither the message nor any attribute ever holds the session hash or a password.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        url: str | None = None,
+        status_code: int | None = None,
+        http_status: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.url = url
+        self.status_code = status_code
+        self.http_status = http_status

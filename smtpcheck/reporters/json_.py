@@ -1,0 +1,131 @@
+"""The JSON report: the stable, versioned contract other tools parse (schema 1).
+
+Adding a key is compatible; renaming or removing one needs ``schema`` 2.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from smtpcheck.reporters.base import RenderOptions
+from smtpcheck.results import (
+    CertInfo,
+    Finding,
+    GatewayReport,
+    ProbeResult,
+    ProbeStep,
+    Report,
+    TlsInfo,
+)
+
+__all__ = ["SCHEMA_VERSION", "render_json", "report_to_dict"]
+
+SCHEMA_VERSION = 1
+
+
+def report_to_dict(report: Report) -> dict[str, Any]:
+    """Return the report as JSON-ready data, in the documented key order."""
+    summary = report.summary
+    return {
+        "schema": SCHEMA_VERSION,
+        "tool": "smtpcheck",
+        "version": report.version,
+        "summary": {
+            "gateways": summary.gateways,
+            "ok": summary.ok,
+            "warning": summary.warning,
+            "failed": summary.failed,
+            "skipped": summary.skipped,
+            "error": summary.error,
+        },
+        "findings": [_finding(f, with_source=True) for f in report.findings],
+        "gateways": [_gateway(g) for g in report.gateways],
+    }
+
+
+def render_json(report: Report, options: RenderOptions) -> str:
+    """Render the report as indented JSON (``-v`` adds each probe's redacted transcript)."""
+    data = report_to_dict(report)
+    if options.verbose:
+        for gateway, rendered in zip(report.gateways, data["gateways"], strict=True):
+            if gateway.probe is not None:
+                rendered["probe"]["transcript"] = list(gateway.probe.transcript)
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def _finding(finding: Finding, *, with_source: bool = False) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "code": finding.code,
+        "slug": finding.slug,
+        "severity": str(finding.severity),
+        "message": finding.message,
+        "param": finding.param,
+        "fix": finding.fix,
+    }
+    if with_source:
+        data["source"] = finding.source
+    return data
+
+
+def _gateway(gateway: GatewayReport) -> dict[str, Any]:
+    endpoint = gateway.endpoint
+    return {
+        "id": gateway.id,
+        "label": gateway.label,
+        "kind": str(gateway.kind),
+        "source": gateway.source,
+        "status": str(gateway.status),
+        "endpoint": None
+        if endpoint is None
+        else {"host": endpoint.host, "port": endpoint.port, "mode": str(endpoint.mode)},
+        "findings": [_finding(f) for f in gateway.findings],
+        "probe": None if gateway.probe is None else _probe(gateway.probe),
+        "suggestion": None
+        if gateway.suggestion is None
+        else {"params": dict(gateway.suggestion.params), "why": gateway.suggestion.why},
+    }
+
+
+def _probe(probe: ProbeResult) -> dict[str, Any]:
+    return {
+        "ok": probe.ok,
+        "steps": [_step(s) for s in probe.steps],
+        "tls": None if probe.tls is None else _tls(probe.tls),
+        "extensions_before_tls": list(probe.extensions_before_tls),
+        "extensions": list(probe.extensions),
+        "auth_mechanisms_before_tls": list(probe.auth_mechanisms_before_tls),
+        "auth_mechanisms": list(probe.auth_mechanisms),
+        "failure": None if probe.failure is None else str(probe.failure),
+        "ms": round(probe.ms, 2),
+    }
+
+
+def _step(step: ProbeStep) -> dict[str, Any]:
+    return {
+        "name": step.name,
+        "ok": step.ok,
+        "ms": round(step.ms, 2),
+        "detail": step.detail,
+        "reply_code": step.reply_code,
+    }
+
+
+def _tls(tls: TlsInfo) -> dict[str, Any]:
+    return {
+        "version": tls.version,
+        "cipher": tls.cipher,
+        "verified": tls.verified,
+        "verify_error": tls.verify_error,
+        "cert": None if tls.cert is None else _cert(tls.cert),
+    }
+
+
+def _cert(cert: CertInfo) -> dict[str, Any]:
+    return {
+        "subject": cert.subject,
+        "issuer": cert.issuer,
+        "san": list(cert.san),
+        "not_after": cert.not_after,
+        "days_left": cert.days_left,
+    }

@@ -1,0 +1,258 @@
+"""What a run produces: findings, probe results and the report that every output format renders.
+
+Plain frozen dataclasses, no I/O: the pipeline builds them, reporters read them.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+__all__ = [
+    "CertInfo",
+    "Endpoint",
+    "FailureKind",
+    "Finding",
+    "GatewayKind",
+    "GatewayReport",
+    "PortHint",
+    "ProbeResult",
+    "ProbeStep",
+    "Report",
+    "Severity",
+    "Status",
+    "Suggestion",
+    "Summary",
+    "TlsInfo",
+    "TlsMode",
+    "status_of",
+]
+
+
+class Severity(StrEnum):
+    """How bad a finding is; `--fail-on` picks the lowest one that fails a run."""
+
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        """Return 2 for error, 1 for warning, 0 for info, so severities compare by badness."""
+        return _SEVERITY_RANK[self]
+
+
+_SEVERITY_RANK = {Severity.ERROR: 2, Severity.WARNING: 1, Severity.INFO: 0}
+
+
+class Status(StrEnum):
+    """The verdict on one gateway."""
+
+    OK = "ok"
+    WARNING = "warning"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    ERROR = "error"  # the check itself could not run (a bug, an aborted probe)
+
+
+class GatewayKind(StrEnum):
+    """Own gateways carry SMTP params and are checked; leasable ones are only listed."""
+
+    OWN = "own"
+    LEASABLE = "leasable"
+
+
+class TlsMode(StrEnum):
+    """How a gateway's connection is secured, as JavaMail derives it from the params."""
+
+    NONE = "none"
+    STARTTLS = "starttls"  # RFC 3207: plain connect, then upgrade
+    IMPLICIT = "implicit"  # RFC 8314: TLS from the first byte
+
+
+class FailureKind(StrEnum):
+    """Why a probe stopped, named by the stage that failed."""
+
+    DNS = "dns"
+    CONNECT_REFUSED = "connect_refused"
+    CONNECT_TIMEOUT = "connect_timeout"
+    CONNECT_ERROR = "connect_error"
+    NO_GREETING = "no_greeting"
+    GREETING_REJECTED = "greeting_rejected"
+    PROTOCOL = "protocol"
+    READ_TIMEOUT = "read_timeout"
+    STARTTLS_UNAVAILABLE = "starttls_unavailable"
+    STARTTLS_FAILED = "starttls_failed"
+    TLS_HANDSHAKE = "tls_handshake"
+    CERT_INVALID = "cert_invalid"
+    AUTH_UNAVAILABLE = "auth_unavailable"
+    AUTH_FAILED = "auth_failed"
+    AUTH_MECHANISM = "auth_mechanism"
+    AUTH_TEMPORARY = "auth_temporary"
+    SENDER_REJECTED = "sender_rejected"
+    MESSAGE_REJECTED = "message_rejected"
+    DEADLINE = "deadline"
+    INTERNAL = "internal"
+
+
+class PortHint(StrEnum):
+    """What a second, short look at a port that did not behave as configured found it speaking."""
+
+    TLS = "tls"  # it completed a TLS handshake
+    SMTP = "smtp"  # it sent a plain "220" greeting
+    SILENT = "silent"  # neither
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One problem (or note) about a gateway or a source, with a stable rule code."""
+
+    code: str
+    slug: str
+    severity: Severity
+    message: str
+    param: str | None = None
+    fix: str | None = None
+    source: str | None = None  # set on source-level findings only
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """Where and how a gateway connects."""
+
+    host: str | None
+    port: int
+    mode: TlsMode
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeStep:
+    """One timed stage of a probe."""
+
+    name: str
+    ok: bool
+    ms: float
+    detail: str = ""
+    reply_code: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CertInfo:
+    """The server's leaf certificate, read from DER so it is known even when it did not verify."""
+
+    subject: str
+    issuer: str
+    san: tuple[str, ...]
+    not_after: str  # ISO 8601, UTC
+    days_left: int
+
+
+@dataclass(frozen=True, slots=True)
+class TlsInfo:
+    """The negotiated TLS session."""
+
+    version: str
+    cipher: str
+    verified: bool
+    verify_error: str | None = None
+    cert: CertInfo | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeResult:
+    """Everything one live probe observed; live rules turn it into findings."""
+
+    ok: bool
+    steps: tuple[ProbeStep, ...]
+    ms: float
+    failure: FailureKind | None = None
+    failure_detail: str = ""
+    reply_code: int | None = None
+    tls: TlsInfo | None = None
+    extensions_before_tls: tuple[str, ...] = ()
+    extensions: tuple[str, ...] = ()
+    auth_mechanisms_before_tls: tuple[str, ...] = ()
+    auth_mechanisms: tuple[str, ...] = ()
+    port_hint: PortHint | None = None
+    transcript: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Suggestion:
+    """A verified params patch that makes a failing gateway work."""
+
+    params: Mapping[str, object]
+    why: str
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayReport:
+    """The verdict on one gateway and everything behind it."""
+
+    id: int | None
+    label: str | None
+    kind: GatewayKind
+    source: str
+    status: Status
+    endpoint: Endpoint | None
+    findings: tuple[Finding, ...]
+    probe: ProbeResult | None = None
+    suggestion: Suggestion | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """Counts of gateways by status."""
+
+    gateways: int
+    ok: int
+    warning: int
+    failed: int
+    skipped: int
+    error: int
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """One run: every gateway plus the findings that belong to no single gateway."""
+
+    gateways: tuple[GatewayReport, ...]
+    findings: tuple[Finding, ...] = ()
+    version: str = field(default="")
+
+    @property
+    def summary(self) -> Summary:
+        """Count the gateways by status."""
+        counts = Counter(gateway.status for gateway in self.gateways)
+        return Summary(
+            gateways=len(self.gateways),
+            ok=counts[Status.OK],
+            warning=counts[Status.WARNING],
+            failed=counts[Status.FAILED],
+            skipped=counts[Status.SKIPPED],
+            error=counts[Status.ERROR],
+        )
+
+    def all_findings(self) -> Iterable[Finding]:
+        """Yield the source-level findings, then every gateway's."""
+        yield from self.findings
+        for gateway in self.gateways:
+            yield from gateway.findings
+
+    def fails(self, fail_on: Severity) -> bool:
+        """Return True when the run should exit 1: a failed or errored gateway, or a bad finding."""
+        if any(g.status in (Status.FAILED, Status.ERROR) for g in self.gateways):
+            return True
+        return any(f.severity.rank >= fail_on.rank for f in self.all_findings())
+
+
+def status_of(findings: Iterable[Finding]) -> Status:
+    """Return the status that a checked gateway with these findings gets."""
+    worst = max((f.severity.rank for f in findings), default=0)
+    if worst >= Severity.ERROR.rank:
+        return Status.FAILED
+    if worst >= Severity.WARNING.rank:
+        return Status.WARNING
+    return Status.OK

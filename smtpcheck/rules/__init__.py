@@ -1,0 +1,155 @@
+"""The rule catalogue: every rule, listed explicitly, and the functions that run them by scope.
+
+Importing this package registers nothing by side effect; `ALL_RULES` is the list. A rule is
+selected by its code, a code prefix (`SC1`) or its slug; see `Selection`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from smtpcheck.errors import UsageError
+from smtpcheck.rules import auth, inputs, internal, operations, ports, tls
+from smtpcheck.rules.base import Config, Live, Rule
+
+if TYPE_CHECKING:
+    from smtpcheck.inputs import GatewayEntry, SourceDocument
+    from smtpcheck.results import Finding
+
+__all__ = [
+    "ALL_RULES",
+    "CONFIG_RULES",
+    "DOCUMENT_RULES",
+    "ENTRY_RULES",
+    "FLEET_RULES",
+    "Selection",
+    "check_config",
+    "check_document",
+    "check_entry",
+    "check_fleet",
+    "find_rule",
+    "internal_error",
+]
+
+DOCUMENT_RULES: tuple[Rule[SourceDocument], ...] = (
+    inputs.invalid_json,
+    inputs.bound_gateway_unknown,
+    inputs.unrecognized_document,
+)
+FLEET_RULES: tuple[Rule[Sequence[GatewayEntry]], ...] = (inputs.duplicate_gateway_id,)
+ENTRY_RULES: tuple[Rule[GatewayEntry], ...] = (
+    inputs.invalid_gateway,
+    inputs.unsupported_provider,
+    inputs.unresolved_env_var,
+)
+CONFIG_RULES: tuple[Rule[Config], ...] = (
+    inputs.unknown_param,
+    inputs.string_typed_value,
+    ports.missing_host,
+    ports.invalid_host,
+    ports.port_out_of_range,
+    ports.implicit_tls_on_plain_port,
+    ports.plain_on_implicit_tls_port,
+    ports.ssl_port_mismatch,
+    ports.nonstandard_port,
+    ports.auth_on_relay_port,
+    ports.loopback_host,
+    ports.ip_host_with_tls,
+    tls.ssl_and_starttls,
+    tls.starttls_required_not_enabled,
+    tls.opportunistic_starttls,
+    tls.certificate_checks_disabled,
+    tls.trust_all_without_tls,
+    tls.invalid_protocol,
+    tls.smtps_protocol_mismatch,
+    auth.auth_without_credentials,
+    auth.credentials_without_auth,
+    auth.cleartext_auth,
+    operations.infinite_timeout,
+    operations.timeout_looks_like_seconds,
+    operations.very_long_timeout,
+    operations.debug_enabled,
+    operations.invalid_from_address,
+    operations.missing_from_address,
+)
+LIVE_RULES: tuple[Rule[Live], ...] = ()
+
+#: Every rule in code order: what `smtpcheck rules` lists.
+ALL_RULES: tuple[Rule[Any], ...] = tuple(
+    sorted(
+        (
+            *DOCUMENT_RULES,
+            *FLEET_RULES,
+            *ENTRY_RULES,
+            *CONFIG_RULES,
+            *LIVE_RULES,
+            internal.internal_error,
+        ),
+        key=lambda r: r.code,
+    )
+)
+
+
+def internal_error(error: BaseException) -> Finding:
+    """Return the SC901 finding for an exception smtpcheck raised while checking a gateway."""
+    return next(internal.internal_error.run(error))
+
+
+def find_rule(name: str) -> Rule[Any] | None:
+    """Return the rule with this code or slug (any case), or None."""
+    wanted = name.strip()
+    for candidate in ALL_RULES:
+        if candidate.code == wanted.upper() or candidate.slug == wanted.lower():
+            return candidate
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """Which rules run: `--select` (empty: all) minus `--ignore`."""
+
+    select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for selector in (*self.select, *self.ignore):
+            if not any(r.matches([selector]) for r in ALL_RULES):
+                raise UsageError(
+                    f"{selector!r} names no rule: give a code (SC101), a prefix (SC1) or a slug"
+                )
+
+    def allows(self, candidate: Rule[Any]) -> bool:
+        """Return True when the rule is selected and not ignored."""
+        if self.select and not candidate.matches(self.select):
+            return False
+        return not candidate.matches(self.ignore)
+
+
+def _run(rules: Iterable[Rule[Any]], subject: object, selection: Selection) -> list[Finding]:
+    return [f for r in rules if selection.allows(r) for f in r.run(subject)]
+
+
+def check_document(doc: SourceDocument, selection: Selection) -> list[Finding]:
+    """Run the rules about a source as a whole."""
+    return _run(DOCUMENT_RULES, doc, selection)
+
+
+def check_fleet(entries: Sequence[GatewayEntry], selection: Selection) -> list[Finding]:
+    """Run the rules about all gateways of a run together."""
+    return _run(FLEET_RULES, entries, selection)
+
+
+def check_entry(entry: GatewayEntry, selection: Selection) -> list[Finding]:
+    """Run every static rule about one gateway: its shape, then its params when it is SMTP."""
+    findings = _run(ENTRY_RULES, entry, selection)
+    params, settings = entry.params, entry.settings
+    if entry.is_smtp and params is not None and settings is not None:
+        findings += check_config(Config(entry, params, settings), selection)
+    return findings
+
+
+def check_config(config: Config, selection: Selection) -> list[Finding]:
+    """Run the param rules of one valid own SMTP gateway."""
+    return _run(CONFIG_RULES, config, selection)

@@ -1,0 +1,146 @@
+"""The rule type: a stable code, a slug, a default severity and a pure check function.
+
+A check yields `Violation`s (what is wrong, which param, the fix); the rule stamps its code, slug
+and severity on them to make `Finding`s, so a check never repeats its own identity.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING, Generic, TypeVar
+
+from smtpcheck.results import Finding, ProbeResult, Severity
+
+if TYPE_CHECKING:
+    from smtpcheck.inputs import GatewayEntry
+    from smtpcheck.models import SmtpParams
+    from smtpcheck.settings import SmtpSettings
+
+__all__ = [
+    "EXAMPLE_GATEWAY",
+    "Config",
+    "Live",
+    "Rule",
+    "Scope",
+    "Violation",
+    "rule",
+]
+
+T = TypeVar("T")
+
+#: The correct gateway that the Bad and Good examples of gateway rules are written against: an
+#: example lists only the params it changes. It passes every rule.
+EXAMPLE_GATEWAY: dict[str, object] = {
+    "id": 7,
+    "leasable": False,
+    "label": "Dealer mail",
+    "provider": "smtp",
+    "params": {
+        "default_from_address": "alerts@example.com",
+        "mail.smtp.user": "alerts@example.com",
+        "mail.smtp.password": "example-password",
+        "mail.smtp.host": "smtp.example.com",
+        "mail.smtp.port": 587,
+        "mail.smtp.ssl.port": 587,
+        "mail.smtp.ssl.trust_all_hosts": False,
+        "mail.smtp.auth": True,
+        "mail.debug": False,
+        "mail.smtp.starttls.enable": True,
+        "mail.smtp.starttls.required": True,
+        "mail.smtp.use_ssl": False,
+        "mail.smtp.timeout": 60000,
+        "mail.smtp.connectiontimeout": 60000,
+        "mail.transport.protocol": "smtp",
+    },
+}
+
+
+class Scope(StrEnum):
+    """What a rule looks at, which decides when it runs."""
+
+    DOCUMENT = "document"  # one parsed source
+    FLEET = "fleet"  # every gateway of the run together
+    ENTRY = "entry"  # one gateway object, valid or not
+    CONFIG = "config"  # the params of one valid own SMTP gateway
+    LIVE = "live"  # what a live probe of one gateway observed
+    INTERNAL = "internal"  # an exception smtpcheck raised while checking one gateway
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """A valid own SMTP gateway: its params as written and as JavaMail reads them."""
+
+    entry: GatewayEntry
+    params: SmtpParams
+    settings: SmtpSettings
+
+
+@dataclass(frozen=True, slots=True)
+class Live:
+    """A probed gateway: its config, what the probe saw, and the run's thresholds."""
+
+    config: Config
+    probe: ProbeResult
+    cert_warn_days: int = 21
+    slow_greeting_ms: float = 5000.0
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """What a check found: the message, the param at fault, how to fix it."""
+
+    message: str
+    param: str | None = None
+    fix: str | None = None
+    severity: Severity | None = None  # None: the rule's default
+
+
+@dataclass(frozen=True, slots=True)
+class Rule(Generic[T]):
+    """One entry of the catalogue."""
+
+    code: str
+    slug: str
+    severity: Severity
+    scope: Scope
+    check: Callable[[T], Iterable[Violation]]
+
+    @property
+    def doc(self) -> str:
+        """Return the rule's documentation: its check's docstring, dedented."""
+        return inspect.cleandoc(self.check.__doc__ or "")
+
+    @property
+    def summary(self) -> str:
+        """Return the first line of the documentation."""
+        return self.doc.partition("\n")[0]
+
+    def run(self, subject: T) -> Iterator[Finding]:
+        """Check one subject and yield its findings."""
+        for v in self.check(subject):
+            yield Finding(
+                code=self.code,
+                slug=self.slug,
+                severity=v.severity or self.severity,
+                message=v.message,
+                param=v.param,
+                fix=v.fix,
+            )
+
+    def matches(self, selectors: Sequence[str]) -> bool:
+        """Return True when a selector names this rule: its code, a code prefix, or its slug."""
+        return any(self.code.startswith(s.upper()) or s.lower() == self.slug for s in selectors)
+
+
+def rule(
+    *, code: str, slug: str, severity: Severity, scope: Scope
+) -> Callable[[Callable[[T], Iterable[Violation]]], Rule[T]]:
+    """Turn a check function into a `Rule`; its docstring is the rule's documentation."""
+
+    def wrap(check: Callable[[T], Iterable[Violation]]) -> Rule[T]:
+        return Rule(code=code, slug=slug, severity=severity, scope=scope, check=check)
+
+    return wrap

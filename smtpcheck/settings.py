@@ -1,0 +1,141 @@
+"""How JavaMail reads a gateway's params: the effective host, port, TLS mode, auth and timeouts.
+
+The rules and the probe both start from these values, so a config is judged and connected exactly
+the way the platform's mail sender would use it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from smtpcheck.results import Endpoint, TlsMode
+
+if TYPE_CHECKING:
+    from pydantic import SecretStr
+
+    from smtpcheck.models import SmtpParams
+
+__all__ = [
+    "DEFAULT_PLAIN_PORT",
+    "DEFAULT_SSL_PORT",
+    "SmtpSettings",
+    "java_bool",
+    "java_int",
+    "settings_of",
+]
+
+DEFAULT_PLAIN_PORT = 25
+DEFAULT_SSL_PORT = 465  # JavaMail's default when SSL is on (RFC 8314 "submissions")
+
+_INT32 = range(-(2**31), 2**31)
+_DECIMAL = re.compile(r"[+-]?[0-9]+")
+_HEX = re.compile(r"[+-]?[0-9a-fA-F]+")
+
+
+def java_int(value: int | str | None) -> int | None:
+    """Return the int JavaMail's PropUtil reads from a value, or None when it uses its default.
+
+    Strings go through ``Integer.parseInt`` (``0x`` prefix: hex); no spaces, no decimals, and
+    anything out of the 32-bit range falls back to the default, silently.
+    """
+    if value is None:
+        return None
+    if isinstance(value, int):
+        return value if value in _INT32 else None
+    if value.startswith("0x"):
+        digits, base = value[2:], 16
+        pattern = _HEX
+    else:
+        digits, base, pattern = value, 10, _DECIMAL
+    if not pattern.fullmatch(digits):
+        return None
+    number = int(digits, base)
+    return number if number in _INT32 else None
+
+
+def java_bool(value: bool | str | None) -> bool:
+    """Return the boolean JavaMail reads for a flag whose default is false.
+
+    Only the string "true" (any case) turns such a flag on; "yes", "1" and typos leave it off.
+    """
+    if isinstance(value, str):
+        return value.lower() == "true"
+    return bool(value)
+
+
+def _timeout_ms(value: int | str | None) -> int | None:
+    # java.net.Socket treats 0 as "wait for ever", and JavaMail skips negative values: both are
+    # infinite, which is None here.
+    number = java_int(value)
+    return number if number is not None and number > 0 else None
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpSettings:
+    """The connection a gateway's params describe, as JavaMail would make it."""
+
+    host: str | None
+    port: int
+    mode: TlsMode
+    starttls_required: bool
+    auth: bool
+    user: str | None
+    password: SecretStr | None
+    trust_all_hosts: bool
+    connect_timeout_ms: int | None  # None: waits for ever
+    read_timeout_ms: int | None
+    from_address: str | None
+    protocol: str
+    debug: bool
+
+    @property
+    def endpoint(self) -> Endpoint:
+        """Return where and how the gateway connects."""
+        return Endpoint(host=self.host, port=self.port, mode=self.mode)
+
+    @property
+    def has_credentials(self) -> bool:
+        """Return True when both a user name and a password are filled in."""
+        return bool(self.user) and bool(self.password and self.password.get_secret_value())
+
+
+def _mode(params: SmtpParams) -> TlsMode:
+    if java_bool(params.use_ssl):
+        return TlsMode.IMPLICIT
+    # JavaMail issues STARTTLS when either flag is set: `if (useStartTLS || requireStartTLS)`.
+    if java_bool(params.starttls_enable) or java_bool(params.starttls_required):
+        return TlsMode.STARTTLS
+    return TlsMode.NONE
+
+
+def _port(params: SmtpParams, mode: TlsMode) -> int:
+    port = java_int(params.port)
+    if mode is TlsMode.IMPLICIT:
+        # mail.smtp.ssl.port exists for implicit TLS; the panel UI always writes it equal to port.
+        ssl_port = java_int(params.ssl_port)
+        if ssl_port is not None:
+            return ssl_port
+        return port if port is not None else DEFAULT_SSL_PORT
+    return port if port is not None else DEFAULT_PLAIN_PORT
+
+
+def settings_of(params: SmtpParams) -> SmtpSettings:
+    """Derive the effective connection settings from a gateway's params."""
+    mode = _mode(params)
+    return SmtpSettings(
+        host=params.host or None,  # as written: SC102 flags stray spaces, the probe keeps them
+        port=_port(params, mode),
+        mode=mode,
+        starttls_required=java_bool(params.starttls_required),
+        auth=java_bool(params.auth),
+        user=params.user or None,
+        password=params.password,
+        trust_all_hosts=java_bool(params.trust_all_hosts),
+        connect_timeout_ms=_timeout_ms(params.connection_timeout),
+        read_timeout_ms=_timeout_ms(params.timeout),
+        from_address=params.default_from_address or None,
+        protocol=(params.protocol or "smtp"),
+        debug=java_bool(params.debug),
+    )

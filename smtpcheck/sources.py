@@ -1,0 +1,252 @@
+"""Read gateway sources (files, directories, stdin, API payloads) into `SourceDocument`s.
+
+Every shape the panel produces is recognised: one gateway object, an array of them, or the whole
+``list`` response. A file that is not JSON, or a gateway that does not validate, is recorded in the
+document and the rest is still read; only a path that cannot be read at all raises.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import BinaryIO
+
+from pydantic import ValidationError
+
+from smtpcheck.errors import ConfigLoadError
+from smtpcheck.inputs import (
+    FieldError,
+    GatewayEntry,
+    JsonError,
+    Shape,
+    SourceDocument,
+    UnsetVariable,
+)
+from smtpcheck.models import LeasableGateway, OwnGateway, json_kind
+from smtpcheck.params import BOOL_PARAMS, INT_PARAMS
+from smtpcheck.results import GatewayKind
+from smtpcheck.settings import settings_of
+
+__all__ = ["STDIN", "document_from_data", "expand_paths", "load_paths", "parse_document"]
+
+#: The path that means "read standard input".
+STDIN = "-"
+
+_ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def expand_paths(paths: Sequence[str]) -> list[str]:
+    """Return the files to read: files as given, every ``*.json`` below each directory, sorted.
+
+    Raises:
+        ConfigLoadError: a path does not exist, or a directory holds no ``*.json`` file.
+    """
+    files: list[str] = []
+    for raw in paths:
+        if raw == STDIN:
+            files.append(raw)
+            continue
+        path = Path(raw)
+        if path.is_dir():
+            found = sorted(
+                p for p in path.rglob("*.json") if p.is_file() and not _hidden(p.relative_to(path))
+            )
+            if not found:
+                raise ConfigLoadError(f"{raw}: no *.json files in this directory", path=raw)
+            files.extend(str(p) for p in found)
+        elif path.exists():
+            files.append(raw)
+        else:
+            raise ConfigLoadError(f"{raw}: no such file or directory", path=raw)
+    return files
+
+
+def _hidden(relative: Path) -> bool:
+    return any(part.startswith(".") for part in relative.parts)
+
+
+def load_paths(
+    paths: Sequence[str], *, environ: Mapping[str, str], stdin: BinaryIO | None = None
+) -> Iterator[SourceDocument]:
+    """Read and parse each source in turn; ``-`` reads ``stdin``.
+
+    Raises:
+        ConfigLoadError: a path does not exist or cannot be read.
+    """
+    for name in expand_paths(paths):
+        if name == STDIN:
+            if stdin is None:
+                raise ConfigLoadError("-: standard input is not available", path=name)
+            yield parse_document(stdin.read(), source="<stdin>", environ=environ)
+            continue
+        try:
+            data = Path(name).read_bytes()
+        except OSError as exc:
+            raise ConfigLoadError(f"{name}: cannot read: {exc.strerror}", path=name) from exc
+        yield parse_document(data, source=name, environ=environ)
+
+
+def parse_document(
+    data: bytes, *, source: str, environ: Mapping[str, str] | None
+) -> SourceDocument:
+    """Parse one document; ``environ`` resolves ``"${NAME}"`` values (None: leave them as is)."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        return SourceDocument(source, None, json_error=JsonError(line, column, "not UTF-8 text"))
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return SourceDocument(source, None, json_error=JsonError(exc.lineno, exc.colno, exc.msg))
+    except RecursionError:
+        return SourceDocument(source, None, json_error=JsonError(1, 1, "nested too deeply"))
+    return document_from_data(value, source=source, environ=environ)
+
+
+def document_from_data(
+    value: object, *, source: str, environ: Mapping[str, str] | None = None
+) -> SourceDocument:
+    """Recognise the shape of parsed JSON and validate each gateway in it."""
+    if isinstance(value, list):
+        entries = tuple(
+            _entry(item, source, f"[{i}]", _kind_of(item), environ) for i, item in enumerate(value)
+        )
+        return SourceDocument(source, Shape.ARRAY, entries)
+    if not isinstance(value, dict):
+        return SourceDocument(
+            source,
+            None,
+            shape_error=f"expected a gateway object, an array of them or a list response, "
+            f"got {json_kind(value)}",
+        )
+    if _is_list_response(value):
+        return _list_response(value, source, environ)
+    return SourceDocument(
+        source, Shape.GATEWAY, (_entry(value, source, "", _kind_of(value), environ),)
+    )
+
+
+def _is_list_response(value: dict[str, object]) -> bool:
+    return "params" not in value and any(k in value for k in ("own", "leasable", "success"))
+
+
+def _list_response(
+    value: dict[str, object], source: str, environ: Mapping[str, str] | None
+) -> SourceDocument:
+    if value.get("success") is False:
+        status = value.get("status")
+        detail = ""
+        if isinstance(status, dict):
+            detail = f": status code {status.get('code')} ({status.get('description')})"
+        return SourceDocument(
+            source, None, shape_error=f"this is a failed API response{detail}, not a gateway list"
+        )
+    bound = value.get("bound_gateway")
+    if bound is not None and (not isinstance(bound, int) or isinstance(bound, bool)):
+        return SourceDocument(
+            source, None, shape_error=f"bound_gateway must be a gateway id or null, got {bound!r}"
+        )
+    entries: list[GatewayEntry] = []
+    for key, kind in (("own", GatewayKind.OWN), ("leasable", GatewayKind.LEASABLE)):
+        items = value.get(key, [])
+        if not isinstance(items, list):
+            return SourceDocument(
+                source, None, shape_error=f"{key} must be an array, got {json_kind(items)}"
+            )
+        entries.extend(
+            _entry(item, source, f"{key}[{i}]", kind, environ) for i, item in enumerate(items)
+        )
+    return SourceDocument(source, Shape.LIST_RESPONSE, tuple(entries), bound_gateway=bound)
+
+
+def _kind_of(item: object) -> GatewayKind:
+    # Outside a list response the kind is not written down. Own gateways carry `params` (and the
+    # API always sends their `leasable` flag); a hand-written one with `mail.*` keys at the top
+    # level is an own gateway missing its `params` wrapper, not a leasable one.
+    if isinstance(item, dict) and (
+        "params" in item or "leasable" in item or any(str(k).startswith("mail.") for k in item)
+    ):
+        return GatewayKind.OWN
+    return GatewayKind.LEASABLE if isinstance(item, dict) else GatewayKind.OWN
+
+
+def _entry(
+    item: object,
+    source: str,
+    position: str,
+    kind: GatewayKind,
+    environ: Mapping[str, str] | None,
+) -> GatewayEntry:
+    if not isinstance(item, dict):
+        error = FieldError("", None, f"expected a gateway object, got {json_kind(item)}")
+        return GatewayEntry(source, position, kind, None, None, None, errors=(error,))
+    unset: list[UnsetVariable] = []
+    if environ is not None:
+        item = _substitute(item, environ, unset)
+    raw_id, raw_label = item.get("id"), item.get("label")
+    gw_id = raw_id if isinstance(raw_id, int) and not isinstance(raw_id, bool) else None
+    label = raw_label if isinstance(raw_label, str) else None
+    model = OwnGateway if kind is GatewayKind.OWN else LeasableGateway
+    try:
+        gateway = model.model_validate(item)
+    except ValidationError as exc:
+        return GatewayEntry(
+            source,
+            position,
+            kind,
+            gw_id,
+            label,
+            None,
+            errors=tuple(_field_errors(exc)),
+            unset_variables=tuple(unset),
+        )
+    settings = settings_of(gateway.params) if isinstance(gateway, OwnGateway) else None
+    return GatewayEntry(
+        source, position, kind, gw_id, label, gateway, settings, unset_variables=tuple(unset)
+    )
+
+
+def _field_errors(exc: ValidationError) -> Iterator[FieldError]:
+    for error in exc.errors(include_url=False, include_input=False, include_context=False):
+        loc = [str(part) for part in error["loc"]]
+        message = "required, but missing" if error["type"] == "missing" else error["msg"]
+        yield FieldError(" → ".join(loc), loc[-1] if loc else None, message)
+
+
+def _substitute(
+    item: dict[str, object], environ: Mapping[str, str], unset: list[UnsetVariable]
+) -> dict[str, object]:
+    """Replace ``"${NAME}"`` values of the gateway and its params with the environment's values."""
+    result: dict[str, object] = {}
+    for key, value in item.items():
+        if key == "params" and isinstance(value, dict):
+            result[key] = _substitute(value, environ, unset)
+        elif isinstance(value, str) and (match := _ENV_REFERENCE.fullmatch(value)):
+            name = match.group(1)
+            if name in environ:
+                result[key] = _typed(key, environ[name])
+            else:
+                unset.append(UnsetVariable(key, name))
+                result[key] = None
+        else:
+            result[key] = value
+    return result
+
+
+def _typed(key: str, text: str) -> object:
+    # An environment variable can only hold text. For a number or flag param, take the JSON
+    # value it spells ("587", "true"), so a CI config reads the same as a typed one; anything
+    # else stays text and SC004 reports it.
+    if key in INT_PARAMS or key in BOOL_PARAMS or key == "id":
+        try:
+            value = json.loads(text)
+        except ValueError:
+            return text
+        wanted = bool if key in BOOL_PARAMS else int
+        if isinstance(value, wanted) and (wanted is bool or not isinstance(value, bool)):
+            return value
+    return text

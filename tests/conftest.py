@@ -1,0 +1,54 @@
+"""Fixtures for the whole suite, and the guard that keeps every test on this machine.
+
+No test may send traffic beyond loopback, DNS included: name look-ups of anything but
+localhost fail, and so do connections to non-loopback addresses. A test that needs a DNS
+failure injects a resolver instead.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+_LOCAL_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
+
+
+def _is_local(host: object) -> bool:
+    if host is None:
+        return True  # a passive (bind) look-up
+    name = host.decode() if isinstance(host, bytes) else str(host)
+    if name.lower() in _LOCAL_NAMES or name.lower().endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(name.split("%")[0])
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_unspecified
+
+
+def _guard_getaddrinfo(original: Callable[..., Any]) -> Callable[..., Any]:
+    def getaddrinfo(host: object, *args: Any, **kwargs: Any) -> Any:
+        if not _is_local(host):
+            raise socket.gaierror(socket.EAI_NONAME, f"test guard: no DNS for {host!r}")
+        return original(host, *args, **kwargs)
+
+    return getaddrinfo
+
+
+def _guard_connect(original: Callable[..., Any]) -> Callable[..., Any]:
+    def connect(self: socket.socket, address: Any) -> Any:
+        if self.family in (socket.AF_INET, socket.AF_INET6) and not _is_local(address[0]):
+            raise OSError(f"test guard: connection to {address!r} leaves the machine")
+        return original(self, address)
+
+    return connect
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    socket.getaddrinfo = _guard_getaddrinfo(socket.getaddrinfo)  # type: ignore[assignment]
+    socket.socket.connect = _guard_connect(socket.socket.connect)  # type: ignore[method-assign]
+    socket.socket.connect_ex = _guard_connect(socket.socket.connect_ex)  # type: ignore[method-assign]
