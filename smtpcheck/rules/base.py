@@ -7,7 +7,7 @@ and severity on them to make `Finding`s, so a check never repeats its own identi
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Generic, TypeVar
@@ -118,17 +118,20 @@ class Rule(Generic[T]):
         """Return the first line of the documentation."""
         return self.doc.partition("\n")[0]
 
-    def run(self, subject: T) -> Iterator[Finding]:
-        """Check one subject and yield its findings."""
-        for v in self.check(subject):
-            yield Finding(
-                code=self.code,
-                slug=self.slug,
-                severity=v.severity or self.severity,
-                message=v.message,
-                param=v.param,
-                fix=v.fix,
-            )
+    def run(self, subject: T) -> list[Finding]:
+        """Check one subject and return its findings."""
+        return [self.finding(v) for v in self.check(subject)]
+
+    def finding(self, violation: Violation) -> Finding:
+        """Stamp this rule's code, slug and (default) severity on a violation."""
+        return Finding(
+            code=self.code,
+            slug=self.slug,
+            severity=violation.severity or self.severity,
+            message=violation.message,
+            param=violation.param,
+            fix=violation.fix,
+        )
 
     def matches(self, selectors: Sequence[str]) -> bool:
         """Return True when a selector names this rule: its code, a code prefix, or its slug."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
@@ -91,6 +92,7 @@ def invalid_gateway(entry: GatewayEntry) -> Iterator[Violation]:
         )
 
 
+@functools.lru_cache(maxsize=1024)  # fleets repeat the same typos; difflib is slow
 def _closest(key: str) -> str | None:
     if key in JAVAMAIL_KEYS:
         return JAVAMAIL_KEYS[key]
