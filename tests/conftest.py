@@ -49,6 +49,6 @@ def _guard_connect(original: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    socket.getaddrinfo = _guard_getaddrinfo(socket.getaddrinfo)  # type: ignore[assignment]
+    socket.getaddrinfo = _guard_getaddrinfo(socket.getaddrinfo)
     socket.socket.connect = _guard_connect(socket.socket.connect)  # type: ignore[method-assign]
     socket.socket.connect_ex = _guard_connect(socket.socket.connect_ex)  # type: ignore[method-assign]
