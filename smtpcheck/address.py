@@ -57,6 +57,10 @@ def address_problem(address: str) -> str | None:
         return None if _address_literal(domain[1:-1]) else f"{domain} is not an address literal"
     if not _domain(domain, _LABEL):
         return f"the domain {domain!r} is not a valid domain name"
+    if domain.removesuffix(".").rpartition(".")[2].isdigit():
+        # No top-level domain is all digits (RFC 3696 §2); an IP address needs brackets
+        # (RFC 5321 §4.1.3).
+        return f"the domain {domain!r} is not a domain name; write an IP address as [{domain}]"
     return None
 
 
@@ -86,10 +90,14 @@ def host_problem(host: str) -> str | None:
         return "it has a user name (user@host); put the user in mail.smtp.user"
     if is_ip_literal(host):
         return None
-    if host.count(":") == 1:
+    if host.count(":") == 1 or (host.startswith("[") and "]:" in host):
         return "it has a :port; put the port in mail.smtp.port"
     if not _domain(host, _HOST_LABEL) or len(host) > 253:
         return "it is not a valid host name"
+    if host.removesuffix(".").rpartition(".")[2].isdigit():
+        # Top-level domains are never all-numeric (RFC 3696 §2), so this is a mistyped IPv4
+        # address such as 192.168.1.300, which the resolver would look up as a name.
+        return "it is neither an IPv4 address nor a host name (no top-level domain is all digits)"
     return None
 
 
@@ -97,11 +105,13 @@ def is_ip_literal(host: str) -> bool:
     """Return True for an IPv4 or IPv6 address, with or without IPv6 brackets."""
     if not host or not (host[0].isdigit() or host[0] == "[" or ":" in host):
         return False  # the common case, a host name, without ipaddress's exception path
+    bracketed = host.startswith("[") and host.endswith("]")
     try:
-        ipaddress.ip_address(host.removeprefix("[").removesuffix("]"))
+        address = ipaddress.ip_address(host[1:-1] if bracketed else host)
     except ValueError:
         return False
-    return True
+    # Brackets belong around IPv6 only (RFC 3986 §3.2.2); Java's resolver rejects "[192.0.2.1]".
+    return not bracketed or address.version == 6
 
 
 def is_loopback(host: str) -> bool:
@@ -111,7 +121,7 @@ def is_loopback(host: str) -> bool:
         return True
     if not is_ip_literal(name):
         return False
-    try:
-        return ipaddress.ip_address(name.removeprefix("[").removesuffix("]")).is_loopback
-    except ValueError:
-        return False
+    address = ipaddress.ip_address(name.removeprefix("[").removesuffix("]"))
+    # Java connects to ::ffff:127.0.0.1 as the IPv4 address it maps, so it is loopback too.
+    mapped = getattr(address, "ipv4_mapped", None)
+    return address.is_loopback or (mapped is not None and mapped.is_loopback)

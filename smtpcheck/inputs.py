@@ -70,6 +70,7 @@ class GatewayEntry:
     settings: SmtpSettings | None = None  # own gateways that validated
     errors: tuple[FieldError, ...] = ()
     unset_variables: tuple[UnsetVariable, ...] = ()
+    redacted: tuple[str, ...] = ()  # secret params that hold `smtpcheck fetch`'s redaction marker
 
     @property
     def params(self) -> SmtpParams | None:
@@ -82,11 +83,18 @@ class GatewayEntry:
         return isinstance(self.gateway, OwnGateway) and self.gateway.provider == "smtp"
 
     @property
+    def place(self) -> str:
+        """Return where the gateway was read: 'gw.json', 'gw.json[2]', 'list.json own[0]'."""
+        if not self.position or self.position.startswith("["):
+            return f"{self.source}{self.position}"
+        return f"{self.source} {self.position}"
+
+    @property
     def name(self) -> str:
         """Return how messages refer to this gateway: its id, else its place in the source."""
         if self.id is not None:
             return f"gateway {self.id}"
-        return f"gateway at {self.source}{self.position}" if self.position else self.source
+        return f"gateway at {self.place}" if self.position else self.source
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,8 +30,10 @@ DEFAULT_PLAIN_PORT = 25
 DEFAULT_SSL_PORT = 465  # JavaMail's default when SSL is on (RFC 8314 "submissions")
 
 _INT32 = range(-(2**31), 2**31)
-_DECIMAL = re.compile(r"[+-]?[0-9]+")
-_HEX = re.compile(r"[+-]?[0-9a-fA-F]+")
+# Java's Character.digit takes every Unicode decimal digit ("٥٨٧" is 587), and so do `\d` in a
+# str pattern and int(); the fullwidth hex letters it also takes are left out as too rare.
+_DECIMAL = re.compile(r"[+-]?\d+")
+_HEX = re.compile(r"[+-]?(?:\d|[a-fA-F])+")
 
 
 def java_int(value: int | str | None) -> int | None:

@@ -25,11 +25,23 @@ from smtpcheck.inputs import (
     UnsetVariable,
 )
 from smtpcheck.models import LeasableGateway, OwnGateway, json_kind
-from smtpcheck.params import BOOL_PARAMS, INT_PARAMS
+from smtpcheck.params import (
+    BOOL_PARAMS,
+    INT_PARAMS,
+    REDACTED,
+    is_escaped_reference,
+    is_secret_param,
+)
 from smtpcheck.results import GatewayKind
 from smtpcheck.settings import settings_of
 
-__all__ = ["STDIN", "document_from_data", "expand_paths", "load_paths", "parse_document"]
+__all__ = [
+    "STDIN",
+    "document_from_data",
+    "expand_paths",
+    "load_paths",
+    "parse_document",
+]
 
 #: The path that means "read standard input".
 STDIN = "-"
@@ -99,12 +111,35 @@ def parse_document(
         column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
         return SourceDocument(source, None, json_error=JsonError(line, column, "not UTF-8 text"))
     try:
-        value = json.loads(text)
+        value = json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
         return SourceDocument(source, None, json_error=JsonError(exc.lineno, exc.colno, exc.msg))
     except RecursionError:
         return SourceDocument(source, None, json_error=JsonError(1, 1, "nested too deeply"))
+    except _NotJsonConstantError as exc:
+        return SourceDocument(source, None, json_error=_constant_error(text, exc.name))
     return document_from_data(value, source=source, environ=environ)
+
+
+class _NotJsonConstantError(ValueError):
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+
+def _reject_constant(name: str) -> object:
+    # Python's json reads NaN and Infinity, which are not JSON (RFC 8259 §6) and which no panel
+    # writes; report them where they stand instead of passing a float on.
+    raise _NotJsonConstantError(name)
+
+
+def _constant_error(text: str, name: str) -> JsonError:
+    # The decoder does not say where the constant was: find it as a value (after ':', '[' or ',').
+    match = re.search(rf"(?<=[:\[,])\s*({re.escape(name)})", text)
+    offset = match.start(1) if match else 0
+    line = text.count("\n", 0, offset) + 1
+    column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    return JsonError(line, column, f"{name} is not a JSON value")
 
 
 def document_from_data(
@@ -131,7 +166,11 @@ def document_from_data(
 
 
 def _is_list_response(value: dict[str, object]) -> bool:
-    return "params" not in value and any(k in value for k in ("own", "leasable", "success"))
+    # An own gateway carries `"leasable": false` (a flag), a list response `"leasable": [...]`:
+    # an own gateway whose `params` were left out must still read as a gateway (SC002).
+    if "params" in value:
+        return False
+    return "own" in value or "success" in value or isinstance(value.get("leasable"), list)
 
 
 def _list_response(
@@ -185,8 +224,9 @@ def _entry(
         error = FieldError("", None, f"expected a gateway object, got {json_kind(item)}")
         return GatewayEntry(source, position, kind, None, None, None, errors=(error,))
     unset: list[UnsetVariable] = []
+    redacted: list[str] = []
     if environ is not None:
-        item = _substitute(item, environ, unset)
+        item = _resolve(item, environ, unset, redacted)
     raw_id, raw_label = item.get("id"), item.get("label")
     gw_id = raw_id if isinstance(raw_id, int) and not isinstance(raw_id, bool) else None
     label = raw_label if isinstance(raw_label, str) else None
@@ -203,10 +243,19 @@ def _entry(
             None,
             errors=tuple(_field_errors(exc)),
             unset_variables=tuple(unset),
+            redacted=tuple(redacted),
         )
     settings = settings_of(gateway.params) if isinstance(gateway, OwnGateway) else None
     return GatewayEntry(
-        source, position, kind, gw_id, label, gateway, settings, unset_variables=tuple(unset)
+        source,
+        position,
+        kind,
+        gw_id,
+        label,
+        gateway,
+        settings,
+        unset_variables=tuple(unset),
+        redacted=tuple(redacted),
     )
 
 
@@ -217,15 +266,30 @@ def _field_errors(exc: ValidationError) -> Iterator[FieldError]:
         yield FieldError(" → ".join(loc), loc[-1] if loc else None, message)
 
 
-def _substitute(
-    item: dict[str, object], environ: Mapping[str, str], unset: list[UnsetVariable]
+def _resolve(
+    item: dict[str, object],
+    environ: Mapping[str, str],
+    unset: list[UnsetVariable],
+    redacted: list[str],
 ) -> dict[str, object]:
-    """Replace ``"${NAME}"`` values of the gateway and its params with the environment's values."""
+    """Resolve what a file may say instead of a value, in the gateway and its params.
+
+    ``"${NAME}"`` is taken from the environment; ``"$${NAME}"`` is the literal text ``${NAME}``
+    (how `smtpcheck fetch` saves such values, so a panel-supplied value can never make a later
+    run read this machine's environment); a password that `fetch` redacted becomes "none".
+    """
     result: dict[str, object] = {}
     for key, value in item.items():
         if key == "params" and isinstance(value, dict):
-            result[key] = _substitute(value, environ, unset)
-        elif isinstance(value, str) and (match := _ENV_REFERENCE.fullmatch(value)):
+            result[key] = _resolve(value, environ, unset, redacted)
+        elif not isinstance(value, str):
+            result[key] = value
+        elif is_escaped_reference(value):
+            result[key] = value[1:]
+        elif value == REDACTED and is_secret_param(key):
+            redacted.append(key)
+            result[key] = None
+        elif match := _ENV_REFERENCE.fullmatch(value):
             name = match.group(1)
             if name in environ:
                 result[key] = _typed(key, environ[name])

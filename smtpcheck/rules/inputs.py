@@ -21,6 +21,7 @@ __all__ = [
     "duplicate_gateway_id",
     "invalid_gateway",
     "invalid_json",
+    "redacted_secret",
     "string_typed_value",
     "unknown_param",
     "unrecognized_document",
@@ -179,7 +180,8 @@ def string_typed_value(config: Config) -> Iterator[Violation]:
                 )
         elif value.lower() in ("true", "false"):
             yield Violation(
-                f"{key} is the string {value!r}; JavaMail reads it as {java_bool(value)}, "
+                f"{key} is the string {value!r}; JavaMail reads it as "
+                f"{str(java_bool(value)).lower()}, "
                 "but the panel writes true/false",
                 param=key,
                 fix=f"write {key}: {value.lower()}",
@@ -220,7 +222,7 @@ def duplicate_gateway_id(entries: Sequence[GatewayEntry]) -> Iterator[Violation]
     places: defaultdict[int, list[str]] = defaultdict(list)
     for entry in entries:
         if entry.id is not None:
-            places[entry.id].append(f"{entry.source}{entry.position}")
+            places[entry.id].append(entry.place)
     for gw_id, where in places.items():
         if len(where) > 1:
             yield Violation(
@@ -298,7 +300,8 @@ def unresolved_env_var(entry: GatewayEntry) -> Iterator[Violation]:
 
     What it checks:
         Values written as `"${NAME}"` are read from the environment, so configs in CI carry no
-        secrets. This reports each such variable that is not set.
+        secrets. This reports each such variable that is not set; other findings about the same
+        param ("the password is empty") are left out, as this one names their cause.
 
     Why it matters:
         The value would be empty: a missing password fails AUTH, a missing host connects nowhere.
@@ -346,4 +349,37 @@ def unrecognized_document(doc: SourceDocument) -> Iterator[Violation]:
         yield Violation(
             f"{doc.source}: {doc.shape_error}",
             fix="give a gateway object, a JSON array of them, or the panel's list response",
+        )
+
+
+@rule(code="SC010", slug="redacted-secret", severity=Severity.ERROR, scope=Scope.ENTRY)
+def redacted_secret(entry: GatewayEntry) -> Iterator[Violation]:
+    """The password is the redaction marker that `smtpcheck fetch` writes, not a password.
+
+    What it checks:
+        Secret params whose value is `**redacted**`: a list saved by `smtpcheck fetch` without
+        `--include-secrets`.
+
+    Why it matters:
+        Such a file is fine to lint, but it holds no password to log in with: a live check would
+        fail AUTH with the marker — and might count against a lockout — so the gateway is not
+        probed.
+
+    Bad:
+        {"mail.smtp.password": "**redacted**"}
+
+    Good:
+        {"mail.smtp.password": "example-password"}
+
+    Fix:
+        Give the password through the environment (`"mail.smtp.password": "${SMTP_PASSWORD}"`),
+        check the panel directly (`smtpcheck check --api-url …`), or fetch with
+        `--include-secrets` into a file only you can read.
+    """
+    for param in entry.redacted:
+        yield Violation(
+            f"{param} holds the redaction marker of `smtpcheck fetch`, not a password",
+            param=param,
+            fix=f'write "{param}": "${{SMTP_PASSWORD}}" and export SMTP_PASSWORD, '
+            "or check the panel API directly",
         )

@@ -56,7 +56,10 @@ def infinite_timeout(config: Config) -> Iterator[Violation]:
     """
     for key, value in _timeouts(config).items():
         if value is None or value <= 0:
-            written = "missing" if value is None else str(value)
+            written = str(value)
+            if value is None:
+                raw = config.params.given(key)
+                written = "missing" if raw is None else f"{raw!r}, which JavaMail cannot read"
             yield Violation(
                 f"{key} is {written}: JavaMail then waits for ever",
                 param=key,

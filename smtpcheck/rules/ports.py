@@ -63,7 +63,8 @@ def invalid_host(config: Config) -> Iterator[Violation]:
 
     What it checks:
         `mail.smtp.host` for a URL scheme (`smtp://`), a `:port`, a path, a `user@`,
-        spaces, or characters no host name can have.
+        spaces, characters no host name can have, or a mistyped IPv4 address such as
+        `192.168.1.300` (no top-level domain is all digits, so it is looked up as a name).
 
     Why it matters:
         JavaMail hands the value to the resolver as it is, so the lookup fails with "Unknown SMTP
@@ -109,7 +110,8 @@ def port_out_of_range(config: Config) -> Iterator[Violation]:
     """
     ports = {"mail.smtp.port": config.params.port, "mail.smtp.ssl.port": config.params.ssl_port}
     for key, value in ports.items():
-        port = java_int(value)
+        # A JSON number past 32 bits is out of range too, though JavaMail reads it as "unset".
+        port = value if isinstance(value, int) else java_int(value)
         if port is not None and port not in _PORT_RANGE:
             yield Violation(
                 f"{key} is {port}, outside 1–65535",

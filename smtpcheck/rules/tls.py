@@ -65,7 +65,8 @@ def ssl_and_starttls(config: Config) -> Iterator[Violation]:
             "(or keep use_ssl, turn STARTTLS off and use port 465)"
         )
     yield Violation(
-        f"mail.smtp.use_ssl and {' and '.join(flags)} are both on: implicit TLS and STARTTLS "
+        f"mail.smtp.use_ssl and {' and '.join(flags)} are "
+        f"{'both' if len(flags) == 1 else 'all'} on: implicit TLS and STARTTLS "
         "are mutually exclusive",
         param="mail.smtp.use_ssl",
         fix=fix,

@@ -1,0 +1,97 @@
+"""Helpers the rule tests share: building gateways from snippets, running the static pipeline, and
+reading a rule's docstring sections.
+
+A snippet for a gateway rule lists only what it changes in `EXAMPLE_GATEWAY`: either params
+(``{"mail.smtp.port": 465}``) or gateway-level fields with a nested ``params``
+(``{"provider": "x"}``); it is deep-merged, so every other param keeps its correct value.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections.abc import Mapping, Sequence
+
+from smtpcheck.checker import StaticOptions, validate
+from smtpcheck.results import Finding
+from smtpcheck.rules.base import EXAMPLE_GATEWAY
+from smtpcheck.sources import parse_document
+
+__all__ = [
+    "SECTION_ORDER",
+    "deep_merge",
+    "docstring_sections",
+    "example_gateway",
+    "findings_of",
+    "gateway_bytes",
+]
+
+#: The docstring sections a rule may have, in the order they must appear.
+SECTION_ORDER = ("What it checks", "Why it matters", "Bad", "Good", "Fix", "References")
+
+_GATEWAY_FIELDS = frozenset(EXAMPLE_GATEWAY)
+_SECTION_HEADER = re.compile(r"([A-Z][A-Za-z ]*):")
+
+
+def deep_merge(base: Mapping[str, object], override: Mapping[str, object]) -> dict[str, object]:
+    """Return ``base`` with ``override`` merged in: objects recursively, anything else replaced."""
+    merged = copy.deepcopy(dict(base))
+    for key, value in override.items():
+        current = merged.get(key)
+        if isinstance(value, Mapping) and isinstance(current, Mapping):
+            merged[key] = deep_merge(current, value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def example_gateway(snippet: Mapping[str, object]) -> dict[str, object]:
+    """Apply a params or gateway-level snippet to `EXAMPLE_GATEWAY`."""
+    keys = set(snippet)
+    if keys and keys <= _GATEWAY_FIELDS:
+        return deep_merge(EXAMPLE_GATEWAY, snippet)
+    if keys & _GATEWAY_FIELDS:
+        raise ValueError(f"snippet mixes gateway fields and params: {sorted(keys)}")
+    return deep_merge(EXAMPLE_GATEWAY, {"params": snippet})
+
+
+def findings_of(
+    documents: Sequence[bytes], *, environ: Mapping[str, str] | None = None
+) -> list[Finding]:
+    """Parse each document and run the whole static pipeline over them, as `validate` does."""
+    parsed = [
+        parse_document(data, source=f"doc{i}.json", environ=environ or {})
+        for i, data in enumerate(documents)
+    ]
+    report = validate(parsed, StaticOptions())
+    return list(report.all_findings())
+
+
+def docstring_sections(doc: str) -> tuple[str, dict[str, str]]:
+    """Split a cleaned rule docstring into its summary line and its sections, in order.
+
+    A section starts with an unindented ``Name:`` line; its body is the indented lines after it,
+    dedented. Raises ValueError for text that belongs to no section.
+    """
+    lines = doc.splitlines()
+    summary = lines[0] if lines else ""
+    sections: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for number, line in enumerate(lines[1:], start=2):
+        header = _SECTION_HEADER.fullmatch(line)
+        if header:
+            current = sections.setdefault(header.group(1), [])
+        elif not line.strip():
+            if current is not None:
+                current.append("")
+        elif current is None or not line.startswith("    "):
+            raise ValueError(f"line {number} is outside any section: {line!r}")
+        else:
+            current.append(line[4:])
+    return summary, {name: "\n".join(body).strip() for name, body in sections.items()}
+
+
+def gateway_bytes(gateway: Mapping[str, object]) -> bytes:
+    """Serialise a gateway object the way a file holds it."""
+    return json.dumps(gateway).encode()

@@ -1,0 +1,109 @@
+"""Run the edge-case tables in ``tests/rules/cases/<CODE>.json``: one table per static rule.
+
+A table has named ``pass`` cases (the rule must not fire) and ``fail`` cases (it must). Each case
+gives its input in exactly one of these forms:
+
+- ``params``: params merged into `EXAMPLE_GATEWAY` (a correct gateway);
+- ``gateway``: gateway-level fields (with a nested ``params``) merged into it;
+- ``document`` / ``documents``: one or several whole JSON documents;
+- ``text``: one raw document, encoded as UTF-8 (so ``"\\ufeff"`` is a byte-order mark);
+- ``latin1``: one raw document, encoded as Latin-1 (to write bytes that are not UTF-8).
+
+Optional: ``env`` (the environment for ``"${NAME}"`` values; empty by default) and ``note``. A
+fail case may also pin ``severity``, ``param``, a substring of ``message`` and the ``count`` of
+findings with the code; all of them must hold for one finding (``count`` for all of them).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from smtpcheck import rules
+from smtpcheck.results import Finding
+from smtpcheck.rules.base import Scope
+from tests.rules.support import example_gateway, findings_of, gateway_bytes
+
+CASES_DIR = Path(__file__).parent / "cases"
+
+_INPUTS = {"params", "gateway", "document", "documents", "text", "latin1"}
+_OPTIONAL = {"env", "note"}
+_EXPECTATIONS = {"severity", "param", "message", "count"}
+_STATIC_SCOPES = (Scope.DOCUMENT, Scope.FLEET, Scope.ENTRY, Scope.CONFIG)
+
+
+def _load_tables() -> dict[str, dict[str, Any]]:
+    return {
+        path.stem: json.loads(path.read_text("utf-8")) for path in sorted(CASES_DIR.glob("*.json"))
+    }
+
+
+_TABLES = _load_tables()
+
+
+def _cases() -> Iterator[Any]:
+    for code, table in _TABLES.items():
+        for outcome in ("pass", "fail"):
+            for name, case in table.get(outcome, {}).items():
+                yield pytest.param(code, outcome, case, id=f"{code}-{name}")
+
+
+def _documents(case: Mapping[str, Any]) -> list[bytes]:
+    given = _INPUTS & set(case)
+    assert len(given) == 1, f"give exactly one input form of {sorted(_INPUTS)}, got {sorted(given)}"
+    (form,) = given
+    value = case[form]
+    if form == "params":
+        return [gateway_bytes(example_gateway({"params": value}))]
+    if form == "gateway":
+        return [gateway_bytes(example_gateway(value))]
+    if form == "document":
+        return [json.dumps(value).encode()]
+    if form == "documents":
+        return [json.dumps(doc).encode() for doc in value]
+    return [value.encode("utf-8" if form == "text" else "latin-1")]
+
+
+def _describe(findings: list[Finding]) -> list[tuple[str, str, str | None, str]]:
+    return [(f.code, f.severity.value, f.param, f.message) for f in findings]
+
+
+def _matches(finding: Finding, case: Mapping[str, Any]) -> bool:
+    return (
+        ("severity" not in case or finding.severity.value == case["severity"])
+        and ("param" not in case or finding.param == case["param"])
+        and ("message" not in case or case["message"] in finding.message)
+    )
+
+
+@pytest.mark.parametrize(("code", "outcome", "case"), list(_cases()))
+def test_rule_case(code: str, outcome: str, case: dict[str, Any]) -> None:
+    allowed = _INPUTS | _OPTIONAL | (_EXPECTATIONS if outcome == "fail" else set())
+    assert set(case) <= allowed, f"unknown keys {sorted(set(case) - allowed)}"
+    findings = findings_of(_documents(case), environ=case.get("env", {}))
+    own = [f for f in findings if f.code == code]
+    if outcome == "pass":
+        assert own == [], _describe(own)
+        return
+    assert own, f"{code} did not fire; found {_describe(findings)}"
+    assert any(_matches(f, case) for f in own), _describe(own)
+    if "count" in case:
+        assert len(own) == case["count"], _describe(own)
+
+
+def test_rule_cases_cover_every_static_rule() -> None:
+    static = {r.code for r in rules.ALL_RULES if r.scope in _STATIC_SCOPES}
+    assert set(_TABLES) == static
+    thin = [
+        code for code, table in _TABLES.items() if not table.get("pass") or not table.get("fail")
+    ]
+    assert thin == [], "every table needs pass and fail cases"
+
+
+@pytest.mark.parametrize("code", sorted(_TABLES))
+def test_rule_case_table_has_only_pass_and_fail(code: str) -> None:
+    assert set(_TABLES[code]) <= {"pass", "fail", "note"}, code
