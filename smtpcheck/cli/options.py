@@ -4,21 +4,30 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from smtpcheck.errors import SmtpcheckError
 from smtpcheck.results import Severity
+
+if TYPE_CHECKING:
+    from smtpcheck.results import Report
 
 __all__ = [
     "EXIT_ERROR",
     "EXIT_FAIL",
     "EXIT_OK",
+    "REPORT_FORMATS",
+    "report_exit_code",
     "report_options",
     "selectors",
+    "unknown_for_nagios",
     "use_color",
+    "verbose_option",
     "write_output",
 ]
 
@@ -26,10 +35,14 @@ EXIT_OK = 0  # every check passed (warnings too, unless --fail-on warning)
 EXIT_FAIL = 1  # a gateway failed, or a finding at or above --fail-on
 EXIT_ERROR = 2  # the run could not happen: bad options, unreadable path, unusable panel API
 
+#: Every output format, as `smtpcheck.reporters.REPORTERS` names them (kept here so that building
+#: the command line does not import the reporters).
+REPORT_FORMATS = ("text", "json", "junit", "nagios", "prometheus")
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def report_options(formats: Sequence[str]) -> Callable[[F], F]:
+def report_options(formats: Sequence[str] = REPORT_FORMATS) -> Callable[[F], F]:
     """Add the options every reporting command shares."""
 
     def decorate(command: F) -> F:
@@ -85,6 +98,18 @@ def report_options(formats: Sequence[str]) -> Callable[[F], F]:
     return decorate
 
 
+def verbose_option(command: F) -> F:
+    """Add ``-v``: details of every gateway, and each probe's redacted SMTP transcript."""
+    option = click.option(
+        "-v",
+        "--verbose",
+        is_flag=True,
+        help="Show every gateway in full, with the SMTP transcript of each probe "
+        "(passwords masked).",
+    )
+    return option(command)
+
+
 def selectors(values: Sequence[str]) -> tuple[str, ...]:
     """Split repeated and comma-separated ``--select`` / ``--ignore`` values."""
     return tuple(part.strip() for value in values for part in value.split(",") if part.strip())
@@ -92,9 +117,38 @@ def selectors(values: Sequence[str]) -> tuple[str, ...]:
 
 def use_color(fmt: str, output: Path | None, no_color: bool) -> bool:
     """Return True when text goes to a terminal and nobody asked for plain output."""
-    if fmt != "text" or output is not None or no_color or "NO_COLOR" in os.environ:
+    # no-color.org: NO_COLOR disables colour when it is set to anything but the empty string.
+    if fmt != "text" or output is not None or no_color or os.environ.get("NO_COLOR"):
         return False
     return sys.stdout.isatty()
+
+
+def report_exit_code(report: Report, *, fmt: str, fail_on: Severity) -> int:
+    """Return the exit code of a finished run: 0/1 (DESIGN §4), or 0-3 for ``--format nagios``."""
+    if fmt == "nagios":
+        from smtpcheck.reporters.nagios import nagios_exit_code
+
+        return nagios_exit_code(report, fail_on)
+    return EXIT_FAIL if report.fails(fail_on) else EXIT_OK
+
+
+@contextmanager
+def unknown_for_nagios(fmt: str) -> Iterator[None]:
+    """Under ``--format nagios``, turn an error that stops the run into UNKNOWN (exit 3).
+
+    Nagios reads exit 2 as CRITICAL and shows standard output: a typo in a path must read as
+    "the check could not run", not as a mail outage. Other formats let the error through.
+    """
+    try:
+        yield
+    except (SmtpcheckError, click.UsageError) as exc:
+        if fmt != "nagios":
+            raise
+        from smtpcheck.reporters.nagios import NagiosState, render_unknown
+
+        message = exc.format_message() if isinstance(exc, click.UsageError) else str(exc)
+        click.echo(render_unknown(message), nl=False)
+        click.get_current_context().exit(NagiosState.UNKNOWN)
 
 
 def write_output(text: str, output: Path | None) -> None:

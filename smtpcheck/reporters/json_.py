@@ -6,6 +6,7 @@ Adding a key is compatible; renaming or removing one needs ``schema`` 2.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from smtpcheck.reporters.base import RenderOptions
@@ -22,6 +23,8 @@ from smtpcheck.results import (
 __all__ = ["SCHEMA_VERSION", "render_json", "report_to_dict"]
 
 SCHEMA_VERSION = 1
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def report_to_dict(report: Report) -> dict[str, Any]:
@@ -51,7 +54,9 @@ def render_json(report: Report, options: RenderOptions) -> str:
         for gateway, rendered in zip(report.gateways, data["gateways"], strict=True):
             if gateway.probe is not None:
                 rendered["probe"]["transcript"] = list(gateway.probe.transcript)
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    text = json.dumps(data, indent=2, ensure_ascii=False)
+    # A lone surrogate (JSON input may hold "\ud800") cannot be written as UTF-8: keep it escaped.
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n"
 
 
 def _finding(finding: Finding, *, with_source: bool = False) -> dict[str, Any]:
@@ -97,6 +102,11 @@ def _probe(probe: ProbeResult) -> dict[str, Any]:
         "auth_mechanisms_before_tls": list(probe.auth_mechanisms_before_tls),
         "auth_mechanisms": list(probe.auth_mechanisms),
         "failure": None if probe.failure is None else str(probe.failure),
+        "failure_detail": probe.failure_detail,
+        "reply_code": probe.reply_code,
+        "port_hint": None if probe.port_hint is None else str(probe.port_hint),
+        "tls_error": probe.tls_error,
+        "skipped": probe.skipped or None,
         "ms": round(probe.ms, 2),
     }
 
@@ -117,6 +127,8 @@ def _tls(tls: TlsInfo) -> dict[str, Any]:
         "cipher": tls.cipher,
         "verified": tls.verified,
         "verify_error": tls.verify_error,
+        "verify_code": tls.verify_code,
+        "name_matches": tls.name_matches,
         "cert": None if tls.cert is None else _cert(tls.cert),
     }
 

@@ -1,25 +1,38 @@
-"""JUnit XML for CI: one test case per gateway (and one per source with source-level findings)."""
+"""JUnit XML for CI: one test case per gateway (and one per source with source-level findings).
+
+Failed gateways fail, errored ones error, skipped ones skip; each probed gateway's stage timings
+and TLS session go to its ``system-out``.
+"""
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
+from smtpcheck.reporters._common import endpoint_text, gateway_name, json_text
 from smtpcheck.reporters.base import RenderOptions
-from smtpcheck.results import Finding, GatewayReport, Report, Severity, Status
+from smtpcheck.results import Finding, GatewayReport, ProbeResult, Report, Severity, Status
 
 __all__ = ["render_junit"]
 
+# XML 1.0 cannot carry most C0 controls even as character references; a label or a server reply
+# holding one would make the whole file unparsable, so they are written as visible escapes.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
 
 def render_junit(report: Report, options: RenderOptions) -> str:
-    """Render the report as a JUnit ``<testsuite>``: failed gateways fail, skipped ones skip."""
+    """Render the report as a JUnit ``<testsuite>``."""
     suite = ET.Element("testsuite", name="smtpcheck")
     counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     total_ms = 0.0
-    for source in sorted({f.source or "" for f in report.findings}):
-        findings = [f for f in report.findings if (f.source or "") == source]
-        case = ET.SubElement(suite, "testcase", classname="sources", name=source or "all sources")
-        _outcome(case, Status.FAILED if _has_error(findings) else Status.WARNING, findings, counts)
+    for source in dict.fromkeys(f.source for f in report.findings):
+        findings = [f for f in report.findings if f.source == source]
+        case = ET.SubElement(
+            suite, "testcase", classname="sources", name=source or "all sources", time="0.000"
+        )
+        status = Status.FAILED if _has_error(findings) else Status.WARNING
+        _system_out(case, _outcome(case, status, findings, counts))
     for gateway in report.gateways:
         ms = gateway.probe.ms if gateway.probe is not None else 0.0
         total_ms += ms
@@ -27,13 +40,15 @@ def render_junit(report: Report, options: RenderOptions) -> str:
             suite,
             "testcase",
             classname=gateway.source,
-            name=_name(gateway),
+            name=gateway_name(gateway),
             time=f"{ms / 1000:.3f}",
         )
-        _outcome(case, gateway.status, gateway.findings, counts)
+        notes = _outcome(case, gateway.status, gateway.findings, counts)
+        _system_out(case, [*notes, *_details(gateway, verbose=options.verbose)])
     for key, value in counts.items():
         suite.set(key, str(value))
     suite.set("time", f"{total_ms / 1000:.3f}")
+    _make_safe(suite)
     ET.indent(suite)
     return ET.tostring(suite, encoding="unicode", xml_declaration=True) + "\n"
 
@@ -42,33 +57,85 @@ def _has_error(findings: Iterable[Finding]) -> bool:
     return any(f.severity is Severity.ERROR for f in findings)
 
 
-def _name(gateway: GatewayReport) -> str:
-    name = f"gateway {gateway.id}" if gateway.id is not None else "gateway (no id)"
-    return f"{name} {gateway.label}" if gateway.label else name
-
-
 def _outcome(
     case: ET.Element, status: Status, findings: Iterable[Finding], counts: dict[str, int]
-) -> None:
+) -> list[str]:
+    """Mark the case failed, errored or skipped; return the finding lines of a passing case."""
     counts["tests"] += 1
-    findings = list(findings)
-    text = "\n".join(_line(f) for f in findings)
-    errors = [f for f in findings if f.severity is Severity.ERROR]
+    ordered = sorted(findings, key=lambda f: (-f.severity.rank, f.code))
+    text = "\n".join(_line(f) for f in ordered)
+    first = _line(ordered[0]) if ordered else ""
     if status is Status.FAILED:
         counts["failures"] += 1
-        failure = ET.SubElement(case, "failure", message=_line(errors[0]) if errors else "failed")
-        failure.text = text
+        ET.SubElement(case, "failure", message=first or "failed").text = text
     elif status is Status.ERROR:
         counts["errors"] += 1
-        error = ET.SubElement(case, "error", message=_line(errors[0]) if errors else "error")
-        error.text = text
+        ET.SubElement(case, "error", message=first or "error").text = text
     elif status is Status.SKIPPED:
         counts["skipped"] += 1
         ET.SubElement(case, "skipped", message=text or "not an SMTP gateway")
-    elif text:
-        ET.SubElement(case, "system-out").text = text
+    else:
+        # A passing case has no element of its own for its warnings and notes.
+        return text.splitlines()
+    return []
+
+
+def _system_out(case: ET.Element, lines: list[str]) -> None:
+    if lines:
+        ET.SubElement(case, "system-out").text = "\n".join(lines)
+
+
+def _details(gateway: GatewayReport, *, verbose: bool) -> Iterator[str]:
+    if gateway.endpoint is not None:
+        yield f"endpoint {endpoint_text(gateway.endpoint)}"
+    if gateway.probe is not None:
+        yield from _probe(gateway.probe, verbose=verbose)
+    if gateway.suggestion is not None:
+        yield f"suggested change: {gateway.suggestion.why}"
+        for key, value in gateway.suggestion.params.items():
+            yield f"  {key}: {json_text(value)}"
+
+
+def _probe(probe: ProbeResult, *, verbose: bool) -> Iterator[str]:
+    if probe.skipped:
+        yield f"not probed: {probe.skipped}"
+        return
+    verdict = "ok" if probe.ok else f"failed ({probe.failure or 'unknown'})"
+    detail = f": {probe.failure_detail}" if probe.failure_detail and not probe.ok else ""
+    yield f"probe {verdict} in {probe.ms:.1f} ms{detail}"
+    for step in probe.steps:
+        state = "ok" if step.ok else "FAILED"
+        detail = f"  {step.detail}" if step.detail else ""
+        yield f"  {step.name:<10} {state:<6} {step.ms:8.1f} ms{detail}"
+    if probe.tls_error:
+        yield f"tls handshake failed: {probe.tls_error}"
+    if probe.tls is not None:
+        tls = probe.tls
+        verified = "verified" if tls.verified else f"NOT verified: {tls.verify_error or '?'}"
+        yield f"tls {tls.version} {tls.cipher}, certificate {verified}"
+        if tls.name_matches is False:
+            yield "  the certificate does not name the host"
+        if tls.cert is not None:
+            cert = tls.cert
+            yield f"certificate {cert.subject}, issuer {cert.issuer}, SAN {', '.join(cert.san)}"
+            yield f"  not after {cert.not_after} ({cert.days_left} days left)"
+    if verbose and probe.transcript:
+        yield "transcript:"
+        yield from (f"  {line}" for line in probe.transcript)
 
 
 def _line(finding: Finding) -> str:
     fix = f" (fix: {finding.fix})" if finding.fix else ""
     return f"{finding.severity} {finding.code} {finding.slug}: {finding.message}{fix}"
+
+
+def _make_safe(element: ET.Element) -> None:
+    for node in element.iter():
+        if node.text:
+            node.text = _xml_text(node.text)
+        for key, value in node.attrib.items():
+            node.set(key, _xml_text(value))
+
+
+def _xml_text(text: str) -> str:
+    return _NOT_XML.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
