@@ -14,6 +14,8 @@ from smtpcheck._version import __version__
 if TYPE_CHECKING:
     from smtpcheck.checker import StaticOptions, validate
     from smtpcheck.errors import ConfigLoadError, PlatformError, SmtpcheckError, UsageError
+    from smtpcheck.live import LiveOptions, check
+    from smtpcheck.probe import ProbeOptions, probe_gateway
     from smtpcheck.reporters import REPORTERS, RenderOptions, render
     from smtpcheck.results import (
         Endpoint,
@@ -26,7 +28,9 @@ if TYPE_CHECKING:
         TlsMode,
     )
     from smtpcheck.rules import ALL_RULES, Selection
+    from smtpcheck.runner import RunLimits
     from smtpcheck.sources import document_from_data, load_paths, parse_document
+    from smtpcheck.tlscontext import TlsContexts, build_tls_contexts
 
 __all__ = [
     "ALL_RULES",
@@ -35,26 +39,40 @@ __all__ = [
     "Endpoint",
     "Finding",
     "GatewayReport",
+    "LiveOptions",
     "PlatformError",
+    "ProbeOptions",
     "ProbeResult",
     "RenderOptions",
     "Report",
+    "RunLimits",
     "Selection",
     "Severity",
     "SmtpcheckError",
     "StaticOptions",
     "Status",
+    "TlsContexts",
     "TlsMode",
     "UsageError",
     "__version__",
+    "build_tls_contexts",
+    "check",
     "document_from_data",
     "load_paths",
     "parse_document",
+    "probe_gateway",
     "render",
     "validate",
 ]
 
 _HOMES = {
+    "LiveOptions": "smtpcheck.live",
+    "check": "smtpcheck.live",
+    "ProbeOptions": "smtpcheck.probe",
+    "probe_gateway": "smtpcheck.probe",
+    "RunLimits": "smtpcheck.runner",
+    "TlsContexts": "smtpcheck.tlscontext",
+    "build_tls_contexts": "smtpcheck.tlscontext",
     "StaticOptions": "smtpcheck.checker",
     "validate": "smtpcheck.checker",
     "ConfigLoadError": "smtpcheck.errors",

@@ -158,6 +158,8 @@ class TlsInfo:
     verified: bool
     verify_error: str | None = None
     cert: CertInfo | None = None
+    verify_code: int | None = None  # OpenSSL's X509_V_ERR_* code when verification failed
+    name_matches: bool | None = None  # the certificate names the configured host
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +179,8 @@ class ProbeResult:
     auth_mechanisms: tuple[str, ...] = ()
     port_hint: PortHint | None = None
     transcript: tuple[str, ...] = ()
+    tls_error: str | None = None  # OpenSSL's reason when a TLS handshake failed
+    skipped: str = ""  # why the gateway was not probed at all (then there are no steps)
 
 
 @dataclass(frozen=True, slots=True)

@@ -52,3 +52,36 @@ def pytest_configure(config: pytest.Config) -> None:
     socket.getaddrinfo = _guard_getaddrinfo(socket.getaddrinfo)
     socket.socket.connect = _guard_connect(socket.socket.connect)  # type: ignore[method-assign]
     socket.socket.connect_ex = _guard_connect(socket.socket.connect_ex)  # type: ignore[method-assign]
+
+
+# --- SMTP servers on loopback (tests/servers.py) -----------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def certs(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """trustme certificates: a CA the client trusts (``ca_file``) and leaves good and bad."""
+    from tests.servers import make_certs
+
+    return make_certs(str(tmp_path_factory.mktemp("certs")))
+
+
+@pytest.fixture(scope="session")
+def tls_contexts(certs: Any) -> Any:
+    """The client's contexts, built once as a run builds them, trusting the test CA."""
+    from smtpcheck.tlscontext import build_tls_contexts
+
+    return build_tls_contexts(ca_file=certs.ca_file)
+
+
+@pytest.fixture
+async def smtp_server() -> Any:
+    """Start servers in the test's loop: ``await smtp_server(Smtpd(...))``; all stop after."""
+    started: list[Any] = []
+
+    async def start(server: Any) -> Any:
+        started.append(server)
+        return await server.start()
+
+    yield start
+    for server in started:
+        await server.stop()

@@ -11,6 +11,8 @@ import sys
 import click
 
 from smtpcheck._version import __version__
+from smtpcheck.cli.check_cmd import check
+from smtpcheck.cli.fetch_cmd import fetch
 from smtpcheck.cli.options import EXIT_ERROR
 from smtpcheck.cli.rules_cmd import rules
 from smtpcheck.cli.validate_cmd import validate
@@ -26,7 +28,9 @@ def cli() -> None:
 
 
 cli.add_command(validate)
+cli.add_command(check)
 cli.add_command(rules)
+cli.add_command(fetch)
 
 
 def main(argv: list[str] | None = None) -> None:

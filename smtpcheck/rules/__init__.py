@@ -11,7 +11,17 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from smtpcheck.errors import UsageError
-from smtpcheck.rules import auth, inputs, internal, operations, ports, tls
+from smtpcheck.rules import (
+    auth,
+    inputs,
+    internal,
+    live_auth,
+    live_connection,
+    live_tls,
+    operations,
+    ports,
+    tls,
+)
 from smtpcheck.rules.base import Config, Live, Rule, Scope
 
 if TYPE_CHECKING:
@@ -24,11 +34,13 @@ __all__ = [
     "DOCUMENT_RULES",
     "ENTRY_RULES",
     "FLEET_RULES",
+    "LIVE_RULES",
     "Selection",
     "check_config",
     "check_document",
     "check_entry",
     "check_fleet",
+    "check_live",
     "find_rule",
     "internal_error",
 ]
@@ -43,6 +55,7 @@ ENTRY_RULES: tuple[Rule[GatewayEntry], ...] = (
     inputs.invalid_gateway,
     inputs.unsupported_provider,
     inputs.unresolved_env_var,
+    inputs.redacted_secret,
 )
 CONFIG_RULES: tuple[Rule[Config], ...] = (
     inputs.unknown_param,
@@ -74,7 +87,31 @@ CONFIG_RULES: tuple[Rule[Config], ...] = (
     operations.invalid_from_address,
     operations.missing_from_address,
 )
-LIVE_RULES: tuple[Rule[Live], ...] = ()
+LIVE_RULES: tuple[Rule[Live], ...] = (
+    live_connection.dns_failure,
+    live_connection.connection_refused,
+    live_connection.connect_timeout,
+    live_connection.no_greeting,
+    live_connection.greeting_rejected,
+    live_connection.protocol_error,
+    live_connection.slow_greeting,
+    live_connection.probe_skipped,
+    live_tls.starttls_not_offered,
+    live_tls.starttls_failed,
+    live_tls.tls_handshake_failed,
+    live_tls.certificate_untrusted,
+    live_tls.certificate_name_mismatch,
+    live_tls.certificate_expired,
+    live_tls.certificate_expires_soon,
+    live_tls.weak_tls_version,
+    live_auth.auth_not_offered,
+    live_auth.auth_failed,
+    live_auth.auth_mechanism_unsupported,
+    live_auth.auth_temporary_failure,
+    live_auth.cleartext_auth_offered,
+    live_auth.sender_rejected,
+    live_auth.test_message_rejected,
+)
 
 #: Every rule in code order: what `smtpcheck rules` lists.
 ALL_RULES: tuple[Rule[Any], ...] = tuple(
@@ -163,9 +200,19 @@ def check_entry(entry: GatewayEntry, selection: Selection) -> list[Finding]:
     params, settings = entry.params, entry.settings
     if entry.is_smtp and params is not None and settings is not None:
         findings += check_config(Config(entry, params, settings), selection)
+    if entry.unset_variables or entry.redacted:
+        # An unset ${VAR} or a redacted password leaves its param empty; SC008 / SC010 name the
+        # cause, so a finding about that param ("password is empty") would only repeat it.
+        empty = {u.param for u in entry.unset_variables} | set(entry.redacted)
+        findings = [f for f in findings if f.code in ("SC008", "SC010") or f.param not in empty]
     return findings
 
 
 def check_config(config: Config, selection: Selection) -> list[Finding]:
     """Run the param rules of one valid own SMTP gateway."""
     return _run(Scope.CONFIG, config, selection)
+
+
+def check_live(live: Live, selection: Selection) -> list[Finding]:
+    """Run the rules about what a live probe of one gateway observed."""
+    return _run(Scope.LIVE, live, selection)

@@ -1,0 +1,136 @@
+"""The live half of the pipeline: static rules, a probe of each own SMTP gateway, live rules.
+
+A gateway whose config cannot be connected to as it is (no host, an unset variable…) is not
+probed, and SC508 says why. A bug while checking one gateway becomes SC901 for that gateway.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from smtpcheck._version import __version__
+from smtpcheck.address import host_problem
+from smtpcheck.checker import StaticOptions, collect, gateway_report, static_findings
+from smtpcheck.inputs import GatewayEntry, SourceDocument
+from smtpcheck.probe import ProbeOptions, probe_gateway
+from smtpcheck.results import Finding, GatewayReport, ProbeResult, Report
+from smtpcheck.rules import Selection, check_live, internal_error
+from smtpcheck.rules.base import Config, Live
+from smtpcheck.runner import Outcome, Progress, RunLimits, probe_all
+from smtpcheck.settings import SmtpSettings
+from smtpcheck.transcript import redact, secret_forms
+
+__all__ = ["LiveOptions", "check", "check_async", "skip_reason"]
+
+_PORTS = range(1, 65536)
+
+
+@dataclass(frozen=True, slots=True)
+class LiveOptions:
+    """How `check` probes: the probe's options, the run's limits and the live rules' thresholds."""
+
+    probe: ProbeOptions
+    limits: RunLimits = field(default_factory=RunLimits)
+    cert_warn_days: int = 21
+    slow_greeting_ms: float = 5000.0
+    progress: Progress | None = None  # called as probes end: (done, total)
+
+
+def check(documents: Iterable[SourceDocument], static: StaticOptions, live: LiveOptions) -> Report:
+    """Lint every gateway and probe each own SMTP one; runs its own event loop.
+
+    Raises:
+        UsageError: ``--gateway`` named ids that no source holds.
+    """
+    return asyncio.run(check_async(documents, static, live))
+
+
+async def check_async(
+    documents: Iterable[SourceDocument], static: StaticOptions, live: LiveOptions
+) -> Report:
+    """Lint every gateway and probe each own SMTP one, in the running event loop."""
+    inventory = collect(documents, static)
+    selection = static.selection
+    reports: dict[int, GatewayReport] = {}
+    probed: list[tuple[int, Config, list[Finding]]] = []
+    for index, entry in enumerate(inventory.entries):
+        findings = static_findings(entry, selection)
+        config = _config(entry)
+        if config is None:
+            reports[index] = gateway_report(entry, findings)
+            continue
+        reason = skip_reason(entry, config.settings)
+        if reason is not None:
+            skipped = ProbeResult(ok=False, steps=(), ms=0.0, skipped=reason)
+            findings += _live_findings(config, skipped, live, selection)
+            reports[index] = gateway_report(entry, findings)
+            continue
+        probed.append((index, config, findings))
+    outcomes = await probe_all(
+        [config.settings for _, config, _ in probed],
+        functools.partial(probe_gateway, options=live.probe),
+        limits=live.limits,
+        progress=live.progress,
+    )
+    for (index, config, findings), outcome in zip(probed, outcomes, strict=True):
+        reports[index] = _probed_report(config, findings, outcome, live, selection)
+    gateways = tuple(reports[index] for index in range(len(inventory.entries)))
+    return Report(gateways=gateways, findings=inventory.findings, version=__version__)
+
+
+def skip_reason(entry: GatewayEntry, settings: SmtpSettings) -> str | None:
+    """Return why a gateway's config cannot be probed as it is, or None when it can."""
+    if entry.unset_variables:
+        names = ", ".join(f"${{{u.name}}}" for u in entry.unset_variables)
+        return f"{names} not set in the environment (SC008)"
+    if settings.host is None:
+        return "mail.smtp.host is empty (SC101)"
+    problem = host_problem(settings.host)
+    if problem is not None:
+        return f"mail.smtp.host is not a host name: {problem} (SC102)"
+    if settings.port not in _PORTS:
+        return f"port {settings.port} is out of range (SC103)"
+    return None
+
+
+def _config(entry: GatewayEntry) -> Config | None:
+    params, settings = entry.params, entry.settings
+    if not entry.is_smtp or params is None or settings is None:
+        return None
+    return Config(entry, params, settings)
+
+
+def _probed_report(
+    config: Config,
+    findings: list[Finding],
+    outcome: Outcome,
+    live: LiveOptions,
+    selection: Selection,
+) -> GatewayReport:
+    if isinstance(outcome, Exception):
+        return gateway_report(config.entry, [*findings, _internal(outcome, config.settings)])
+    findings = findings + _live_findings(config, outcome, live, selection)
+    return gateway_report(config.entry, findings, probe=outcome)
+
+
+def _live_findings(
+    config: Config, probe: ProbeResult, live: LiveOptions, selection: Selection
+) -> list[Finding]:
+    subject = Live(
+        config,
+        probe,
+        cert_warn_days=live.cert_warn_days,
+        slow_greeting_ms=live.slow_greeting_ms,
+    )
+    try:
+        return check_live(subject, selection)
+    except Exception as exc:  # a bug in a live rule is SC901 for this gateway, not a crash
+        return [_internal(exc, config.settings)]
+
+
+def _internal(error: Exception, settings: SmtpSettings) -> Finding:
+    password = settings.password.get_secret_value() if settings.password else None
+    return redact(internal_error(error), secret_forms(settings.user, password))

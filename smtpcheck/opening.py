@@ -1,0 +1,216 @@
+"""Open an SMTP session in the configured mode: greeting, EHLO, and TLS (implicit or STARTTLS).
+
+When the port does not answer as configured, a second short connection asks what it does speak
+(the mismatch diagnosis of DESIGN §6): a port that stays silent but completes a TLS handshake
+speaks implicit TLS; a port that breaks a TLS handshake but greets a plain connection with 220
+speaks plain SMTP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+import time
+from dataclasses import dataclass
+
+from smtpcheck.connect import Address
+from smtpcheck.diagnose import plain_greeting, tls_version
+from smtpcheck.failures import StageFailure
+from smtpcheck.recorder import Recorder, Translate, first_line
+from smtpcheck.results import FailureKind, PortHint, TlsMode
+from smtpcheck.settings import SmtpSettings
+from smtpcheck.smtpclient import Client, GreetingTimeout, HeloRefused, Reply
+from smtpcheck.tlscontext import Handshake, quickack
+from smtpcheck.tlsinfo import VerifyFailure, tls_info
+
+__all__ = ["Opener"]
+
+_LOOK_TIMEOUT = 2.0  # seconds for each second look at what a port speaks
+# OpenSSL's reasons when the answer to a ClientHello was not TLS at all (a plain "220 …" greeting
+# reads as a record of an unknown version).
+_NOT_TLS = frozenset(
+    {
+        "WRONG_VERSION_NUMBER",
+        "UNKNOWN_PROTOCOL",
+        "HTTP_REQUEST",
+        "HTTPS_PROXY_REQUEST",
+        "PACKET_LENGTH_TOO_LONG",
+        "RECORD_LAYER_FAILURE",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Opener:
+    """Opens sessions for one probe, recording each stage."""
+
+    settings: SmtpSettings
+    rec: Recorder
+    translate: Translate
+    insecure: ssl.SSLContext  # for the second looks: which protocol, not whose certificate
+    diagnose_after: float  # seconds without a greeting before the second look
+    timeout: float  # the run's cap on each phase
+
+    @property
+    def host(self) -> str:
+        return self.settings.host or ""
+
+    async def open(
+        self,
+        client: Client,
+        address: Address,
+        handshake: Handshake,
+        verify: VerifyFailure | None,
+    ) -> None:
+        """Greet, EHLO and secure the session as the mode says; raise `StageFailure` if not."""
+        if self.settings.mode is TlsMode.IMPLICIT:
+            await self._implicit_tls(client, address, handshake, verify)
+            await self._ehlo(client, before_tls=False)
+            return
+        await self._greeting(client, address)
+        await self._ehlo(client, before_tls=True)
+        if self.settings.mode is TlsMode.STARTTLS:
+            await self._starttls(client, handshake, verify)
+
+    async def _greeting(self, client: Client, address: Address) -> None:
+        with self.rec.step("greeting", self.translate) as step:
+            reply = await self._await_greeting(client, address)
+            step.detail, step.reply_code = first_line(reply), reply.code
+        self.rec.transcript.reply(reply.code, reply.message)
+
+    async def _await_greeting(self, client: Client, address: Address) -> Reply:
+        """Wait for the greeting; after a short silence, see if the port speaks TLS instead."""
+        greeting = asyncio.create_task(client.connect())
+        look: asyncio.Task[str | None] | None = None
+        try:
+            done, _ = await asyncio.wait({greeting}, timeout=self.diagnose_after)
+            if not done:
+                self.rec.transcript.note(
+                    f"no greeting after {self.diagnose_after:g} s: "
+                    "trying a TLS handshake on a second connection"
+                )
+                look = asyncio.create_task(self._tls_look(address))
+                await asyncio.wait({greeting, look}, return_when=asyncio.FIRST_COMPLETED)
+                version = look.result() if look.done() else None
+                if version is not None and not greeting.done():
+                    self.rec.port_hint = PortHint.TLS
+                    raise StageFailure(
+                        FailureKind.NO_GREETING,
+                        f"connected, but no greeting; port {self.settings.port} completed a TLS "
+                        f"handshake ({version}) on a second connection: it speaks implicit TLS",
+                    )
+            try:
+                return await greeting
+            except GreetingTimeout:
+                if look is not None:
+                    await asyncio.wait({look})
+                    self.rec.port_hint = PortHint.TLS if look.result() else PortHint.SILENT
+                raise
+        finally:
+            tasks = {task for task in (greeting, look) if task is not None}
+            for task in tasks:
+                task.cancel()
+            await asyncio.wait(tasks)
+
+    async def _tls_look(self, address: Address) -> str | None:
+        try:
+            async with asyncio.timeout(min(_LOOK_TIMEOUT, self.timeout)):
+                return await tls_version(address, server_hostname=self.host, context=self.insecure)
+        except TimeoutError:
+            return None
+
+    async def _plain_look(self, address: Address) -> str | None:
+        try:
+            async with asyncio.timeout(min(_LOOK_TIMEOUT, self.timeout)):
+                return await plain_greeting(address)
+        except TimeoutError:
+            return None
+
+    async def _implicit_tls(
+        self,
+        client: Client,
+        address: Address,
+        handshake: Handshake,
+        verify: VerifyFailure | None,
+    ) -> None:
+        try:
+            reply = await self.rec.split(
+                client.connect(),
+                self.translate,
+                first="tls",
+                second="greeting",
+                boundary=lambda: handshake.finished,
+                reply_step="greeting",
+            )
+        except StageFailure as failure:
+            if failure.tls_error not in _NOT_TLS:
+                raise
+            # The port answered the handshake with something else: is it plain SMTP?
+            line = await self._plain_look(address)
+            self.rec.port_hint = PortHint.SMTP if line is not None else PortHint.SILENT
+            if line is None:
+                raise
+            port = self.settings.port
+            self.rec.transcript.note(f"a plain connection to port {port} got: {line}")
+            raise StageFailure(
+                failure.kind,
+                f"{failure.detail}; port {port} greeted a plain connection with 220: "
+                "it speaks plain SMTP",
+                tls_error=failure.tls_error,
+            ) from failure
+        self._after_handshake(client, handshake, verify)
+        self.rec.transcript.reply(reply.code, reply.message)
+
+    async def _ehlo(self, client: Client, *, before_tls: bool) -> None:
+        with self.rec.step("ehlo", self.translate) as step:
+            try:
+                reply = await client.ehlo()
+            except HeloRefused:
+                # RFC 5321 §3.2: a server that does not know EHLO is greeted with HELO.
+                if not client.is_connected:
+                    raise
+                reply = await client.helo()
+                step.detail = "EHLO refused, HELO accepted"
+            step.reply_code = reply.code
+        extensions, mechanisms = client.extension_lines(), tuple(client.server_auth_methods)
+        if before_tls:
+            self.rec.extensions_before_tls, self.rec.auth_before_tls = extensions, mechanisms
+        self.rec.extensions, self.rec.auth = extensions, mechanisms
+
+    async def _starttls(
+        self, client: Client, handshake: Handshake, verify: VerifyFailure | None
+    ) -> None:
+        if not client.supports_extension("starttls"):
+            detail = "the server does not offer STARTTLS"
+            if self.settings.starttls_required or self.settings.auth:
+                self.rec.record("starttls", False, time.perf_counter(), detail)
+                raise StageFailure(FailureKind.STARTTLS_UNAVAILABLE, detail)
+            # JavaMail without starttls.required goes on in plain text, and so does the probe.
+            self.rec.record("starttls", False, time.perf_counter(), f"{detail}: plain text")
+            self.rec.transcript.note("STARTTLS not offered: going on in plain text, as JavaMail")
+            return
+        self.rec.transcript.command([b"STARTTLS"])
+        reply = await self.rec.split(
+            client.starttls(),
+            self.translate,
+            first="starttls",
+            second="tls",
+            boundary=lambda: handshake.started,
+            reply_step="starttls",
+        )
+        self.rec.transcript.reply(reply.code, reply.message)
+        self._after_handshake(client, handshake, verify)
+        await self._ehlo(client, before_tls=False)  # RFC 3207 §4.2: forget all, ask again
+
+    def _after_handshake(
+        self, client: Client, handshake: Handshake, verify: VerifyFailure | None
+    ) -> None:
+        if handshake.sock is not None:
+            quickack(handshake.sock)  # the watch did it already, unless the context is foreign
+        ssl_object = client.ssl_object()
+        if ssl_object is None:
+            return
+        tls = tls_info(ssl_object, host=self.host, verified=verify is None, failure=verify)
+        self.rec.tls = tls
+        state = "verified" if verify is None else "NOT verified"
+        self.rec.transcript.note(f"TLS: {tls.version} {tls.cipher}, certificate {state}")

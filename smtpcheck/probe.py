@@ -1,0 +1,262 @@
+"""Probe one gateway over real SMTP: explicit timed stages, in exactly the mode the config says.
+
+resolve → connect → greeting → EHLO → STARTTLS → TLS → EHLO (implicit TLS: TLS → greeting; see
+`opening`) → AUTH → [MAIL, RCPT, DATA only with --send-to] → QUIT. `probe_gateway` never raises
+for network trouble: what the client, ssl and the socket layer raise is translated at one
+boundary (`smtpclient.failure_of`) into a `FailureKind` and a detail, and the live rules turn
+the result into findings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import ssl
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from smtpcheck.connect import Address, Resolver, open_socket, system_resolver
+from smtpcheck.errors import UsageError
+from smtpcheck.failures import StageFailure
+from smtpcheck.message import build_test_message
+from smtpcheck.opening import Opener
+from smtpcheck.recorder import Recorder, first_line
+from smtpcheck.results import FailureKind, ProbeResult, TlsInfo, TlsMode
+from smtpcheck.settings import SmtpSettings
+from smtpcheck.smtpclient import Client, ClientError, failure_of, refused_reply
+from smtpcheck.tlscontext import TlsContexts, watch_handshake
+from smtpcheck.tlsinfo import VerifyFailure
+from smtpcheck.transcript import Transcript, secret_forms
+
+__all__ = ["ProbeOptions", "probe_gateway"]
+
+_AUTH_PREFERENCE = ("plain", "login", "cram-md5")  # PLAIN first: RFC 4954 makes it mandatory
+_QUIT_TIMEOUT = 2.0  # QUIT is a courtesy: never wait long for its reply
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeOptions:
+    """How to probe: the run's TLS contexts, the EHLO name, timeouts, the opt-in test message."""
+
+    ehlo_name: str  # sent in EHLO; never looked up per connection
+    tls: TlsContexts  # built once per run by `build_tls_contexts`
+    timeout: float = 10.0  # seconds: caps every phase, whatever the config's own timeouts say
+    deadline: float | None = None  # seconds for a whole probe; None: twice the timeout
+    resolver: Resolver = system_resolver
+    send_to: str | None = None  # really send one test message to this address
+    mail_from: str | None = None  # its sender; default: the gateway's default_from_address
+    transcript: bool = True
+    diagnose_after: float = 1.0  # seconds without a greeting before a second look at the port
+
+    def __post_init__(self) -> None:
+        name = self.ehlo_name
+        if not name or any(c.isspace() or not c.isprintable() for c in name):
+            raise UsageError(f"EHLO name {name!r}: give a host name without spaces")
+        if self.timeout <= 0:
+            raise UsageError("the timeout must be more than 0 seconds")
+
+
+async def probe_gateway(settings: SmtpSettings, options: ProbeOptions) -> ProbeResult:
+    """Connect to a gateway as JavaMail would, and record every stage.
+
+    Raises:
+        ValueError: the settings have no host (a config the static rules already reject).
+    """
+    if not settings.host:
+        raise ValueError("the gateway has no mail.smtp.host")
+    return await _Probe(settings, options).run()
+
+
+class _Probe:
+    """One probe: the stages in order, each recorded as it runs."""
+
+    def __init__(self, settings: SmtpSettings, options: ProbeOptions) -> None:
+        self.s = settings
+        self.o = options
+        self.host = settings.host or ""
+        self.rec = Recorder(Transcript(enabled=options.transcript))
+        self.connect_timeout = _phase(settings.connect_timeout_ms, options.timeout)
+        self.read_timeout = _phase(settings.read_timeout_ms, options.timeout)
+        self.opener = Opener(
+            settings=settings,
+            rec=self.rec,
+            translate=self._translate,
+            insecure=options.tls.insecure,
+            diagnose_after=options.diagnose_after,
+            timeout=options.timeout,
+        )
+
+    async def run(self) -> ProbeResult:
+        started = time.perf_counter()
+        failure: StageFailure | None = None
+        deadline = self.o.deadline if self.o.deadline is not None else 2 * self.o.timeout
+        try:
+            async with asyncio.timeout(deadline):
+                await self._probe()
+        except StageFailure as exc:
+            failure = exc
+        except TimeoutError:  # the overall deadline: every stage's own timeout is translated
+            failure = self._deadline_failure(deadline)
+        password = self.s.password.get_secret_value() if self.s.password else None
+        secrets = secret_forms(self.s.user, password)
+        return self.rec.result(started=started, failure=failure, secrets=secrets)
+
+    def _deadline_failure(self, deadline: float) -> StageFailure:
+        stage = self.rec.stage
+        kind = {
+            "connect": FailureKind.CONNECT_TIMEOUT,
+            "greeting": FailureKind.NO_GREETING,
+            "tls": FailureKind.TLS_HANDSHAKE,
+        }.get(stage, FailureKind.DEADLINE)
+        return StageFailure(
+            kind, f"the probe's overall deadline of {deadline:g} s ran out ({stage})"
+        )
+
+    def _translate(self, exc: Exception, stage: str) -> StageFailure:
+        timeout = self.connect_timeout if stage in ("resolve", "connect") else self.read_timeout
+        failure = failure_of(exc, stage, host=self.host, port=self.s.port, timeout=timeout)
+        refused = refused_reply(exc)
+        if stage in ("greeting", "starttls", "data") and refused is not None:
+            # These replies do not pass through execute_command, so they are written here.
+            self.rec.transcript.reply(*refused)
+        return failure
+
+    async def _probe(self) -> None:
+        addresses = await self._resolve()
+        try:
+            await self._session(addresses, self.o.tls.verifying)
+        except StageFailure as failure:
+            if failure.verify is None:
+                raise
+            if self.s.trust_all_hosts:
+                self.rec.transcript.note(
+                    "going on without certificate verification, as "
+                    "mail.smtp.ssl.trust_all_hosts does"
+                )
+                await self._session(addresses, self.o.tls.insecure, verify=failure.verify)
+                return
+            await self._read_certificate(addresses, failure.verify)
+            raise
+
+    async def _read_certificate(self, addresses: Sequence[Address], verify: VerifyFailure) -> None:
+        self.rec.transcript.note("a second connection, not verifying, only to read the certificate")
+        first, started = len(self.rec.steps), time.perf_counter()
+        # If this fails too, the certificate stays unknown; the verification error is the finding.
+        with contextlib.suppress(StageFailure):
+            await self._session(addresses, self.o.tls.insecure, verify=verify, cert_only=True)
+        read = self.rec.tls is not None and self.rec.tls.cert is not None
+        if self.rec.tls is None:  # still say why the certificate was refused
+            self.rec.tls = TlsInfo(
+                "", "", verified=False, verify_error=verify.message, verify_code=verify.code
+            )
+        del self.rec.steps[first:]  # one step stands for the whole second connection
+        detail = "read over a second connection without verification"
+        self.rec.record("certificate", read, started, detail if read else f"not {detail}")
+
+    async def _resolve(self) -> Sequence[Address]:
+        with self.rec.step("resolve", self._translate) as step:
+            async with asyncio.timeout(self.connect_timeout):
+                addresses = await self.o.resolver(self.host, self.s.port)
+            if not addresses:
+                raise socket.gaierror(socket.EAI_NONAME, "the name has no address")
+            step.detail = ", ".join(str(sockaddr[0]) for _, sockaddr in addresses)
+        return addresses
+
+    async def _session(
+        self,
+        addresses: Sequence[Address],
+        context: ssl.SSLContext,
+        *,
+        verify: VerifyFailure | None = None,
+        cert_only: bool = False,
+    ) -> None:
+        with self.rec.step("connect", self._translate) as step:
+            async with asyncio.timeout(self.connect_timeout):
+                sock, address = await open_socket(addresses)
+            step.detail = f"{address[1][0]} port {address[1][1]}"
+        try:
+            client = Client(
+                self.rec.transcript,
+                hostname=self.host,  # SNI and the certificate's name check
+                sock=sock,
+                use_tls=self.s.mode is TlsMode.IMPLICIT,
+                start_tls=False,  # never upgrade on our own: the mode is what the config says
+                tls_context=context,
+                local_hostname=self.o.ehlo_name,
+                timeout=self.read_timeout,
+            )
+        except BaseException:
+            sock.close()
+            raise
+        try:
+            with watch_handshake(sock) as handshake:
+                await self.opener.open(client, address, handshake, verify)
+            if cert_only:
+                return
+            if self.s.auth:
+                await self._authenticate(client)
+            if self.o.send_to is not None:
+                await self._send(client, self.o.send_to)
+            await self._quit(client)
+        finally:
+            client.close()
+            sock.close()  # the transport closes it too; without one it would leak
+
+    async def _authenticate(self, client: Client) -> None:
+        if not client.supports_extension("auth"):
+            detail = "the server does not offer AUTH" + (" after TLS" if self.rec.tls else "")
+            self.rec.record("auth", False, time.perf_counter(), detail)
+            raise StageFailure(FailureKind.AUTH_UNAVAILABLE, detail)
+        if not self.s.has_credentials:
+            self.rec.transcript.note("AUTH not tried: the config has no user name or password")
+            return
+        offered = client.server_auth_methods
+        mechanism = next((m for m in _AUTH_PREFERENCE if m in offered), None)
+        if mechanism is None:
+            detail = f"no mechanism in common: the server offers {' '.join(offered).upper()}"
+            self.rec.record("auth", False, time.perf_counter(), detail)
+            raise StageFailure(FailureKind.AUTH_MECHANISM, detail)
+        login = {
+            "plain": client.auth_plain,
+            "login": client.auth_login,
+            "cram-md5": client.auth_crammd5,
+        }[mechanism]
+        password = self.s.password.get_secret_value() if self.s.password else ""
+        with self.rec.step("auth", self._translate) as step:
+            # Tried once, with one mechanism: servers lock accounts out after a few failures.
+            reply = await login(self.s.user or "", password)
+            step.detail, step.reply_code = f"{mechanism.upper()} accepted", reply.code
+
+    async def _send(self, client: Client, recipient: str) -> None:
+        sender = self.o.mail_from or self.s.from_address
+        if not sender:
+            detail = "no sender to test with: default_from_address is empty and no --from given"
+            self.rec.record("mail", False, time.perf_counter(), detail)
+            raise StageFailure(FailureKind.SENDER_REJECTED, detail)
+        with self.rec.step("mail", self._translate) as step:
+            step.reply_code = (await client.mail(sender)).code
+        with self.rec.step("rcpt", self._translate) as step:
+            step.reply_code = (await client.rcpt(recipient)).code
+        message = build_test_message(sender=sender, recipient=recipient, domain=self.o.ehlo_name)
+        self.rec.transcript.command([b"DATA"])
+        self.rec.transcript.note(f"the test message, {len(message)} bytes")
+        with self.rec.step("data", self._translate) as step:
+            reply = await client.data(message)
+            step.detail, step.reply_code = first_line(reply), reply.code
+        self.rec.transcript.reply(reply.code, reply.message)
+
+    async def _quit(self, client: Client) -> None:
+        started = time.perf_counter()
+        try:
+            reply = await client.quit(timeout=min(_QUIT_TIMEOUT, self.read_timeout))
+        except (ClientError, OSError) as exc:  # a courtesy: never a finding
+            self.rec.record("quit", False, started, f"{type(exc).__name__}: {exc}")
+        else:
+            self.rec.record("quit", True, started, "", reply.code)
+
+
+def _phase(config_ms: int | None, cap: float) -> float:
+    """Return a phase's timeout: the config's (ms; None is infinite), never above the cap."""
+    return cap if config_ms is None else min(config_ms / 1000, cap)

@@ -1,0 +1,290 @@
+"""SC5xx: what a live probe found before TLS — DNS, TCP, the greeting, the SMTP dialogue."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from smtpcheck.results import FailureKind, PortHint, Severity, TlsMode
+from smtpcheck.rules.base import Live, Scope, Violation, rule
+
+__all__ = [
+    "connect_timeout",
+    "connection_refused",
+    "dns_failure",
+    "greeting_rejected",
+    "no_greeting",
+    "probe_skipped",
+    "protocol_error",
+    "slow_greeting",
+]
+
+
+@rule(code="SC501", slug="dns-failure", severity=Severity.ERROR, scope=Scope.LIVE)
+def dns_failure(live: Live) -> Iterator[Violation]:
+    """The SMTP host name does not resolve.
+
+    What it checks:
+        That `mail.smtp.host` resolves to at least one address, within the connect timeout.
+
+    Why it matters:
+        JavaMail fails every message with "Unknown SMTP host": no mail leaves the platform.
+
+    Bad:
+        A host with a typo, such as smtp.gmial.com, or an internal name the platform's DNS does
+        not know.
+
+    Good:
+        A host name that resolves from where the platform runs, such as smtp.gmail.com.
+
+    Fix:
+        Correct mail.smtp.host; check it with `dig` or `nslookup` from the platform's network.
+    """
+    probe = live.probe
+    if probe.failure is FailureKind.DNS:
+        yield Violation(
+            f"mail.smtp.host does not resolve: {probe.failure_detail}",
+            param="mail.smtp.host",
+            fix="correct mail.smtp.host: it must resolve in the DNS the platform uses",
+        )
+
+
+@rule(code="SC502", slug="connection-refused", severity=Severity.ERROR, scope=Scope.LIVE)
+def connection_refused(live: Live) -> Iterator[Violation]:
+    """The host refused the TCP connection, or it could not be made.
+
+    What it checks:
+        The TCP connection to the host and the effective port.
+
+    Why it matters:
+        A refused connection means nothing listens on that port: usually the wrong port, or a
+        server that is down. Every message fails.
+
+    Bad:
+        mail.smtp.port 2525 on a server that only listens on 25, 465 and 587.
+
+    Good:
+        The port the provider documents: 587 for STARTTLS, 465 for implicit TLS.
+
+    Fix:
+        Check mail.smtp.port (and mail.smtp.ssl.port with use_ssl) against the provider's docs.
+    """
+    probe = live.probe
+    port = live.config.settings.port
+    if probe.failure is FailureKind.CONNECT_REFUSED:
+        yield Violation(
+            f"port {port} refused the connection: nothing listens there ({probe.failure_detail})",
+            param=_port_param(live),
+            fix="use the port the provider documents: 587 (STARTTLS) or 465 (implicit TLS)",
+        )
+    elif probe.failure is FailureKind.CONNECT_ERROR:
+        yield Violation(
+            f"cannot connect to port {port}: {probe.failure_detail}",
+            param="mail.smtp.host",
+            fix="check that the platform has a route to mail.smtp.host",
+        )
+
+
+@rule(code="SC503", slug="connect-timeout", severity=Severity.ERROR, scope=Scope.LIVE)
+def connect_timeout(live: Live) -> Iterator[Violation]:
+    """The TCP connection got no answer within the timeout.
+
+    What it checks:
+        That the host answers the connection attempt within `mail.smtp.connectiontimeout`
+        (capped by `--timeout`).
+
+    Why it matters:
+        A silent drop is a firewall or a host that is down. With an infinite connection
+        timeout JavaMail waits for ever on each message.
+
+    Bad:
+        Port 25 from a cloud network that blocks outbound SMTP.
+
+    Good:
+        Port 587 or 465, which cloud providers leave open.
+
+    Fix:
+        Check the firewall between the platform and the server; prefer 587 or 465 to 25.
+    """
+    probe = live.probe
+    if probe.failure is FailureKind.CONNECT_TIMEOUT:
+        yield Violation(
+            f"no answer to the connection: {probe.failure_detail} (a firewall drops it, or the "
+            "host is down)",
+            param=_port_param(live),
+            fix="check the firewall to the server; outbound port 25 is often blocked, use 587",
+        )
+
+
+@rule(code="SC504", slug="no-greeting", severity=Severity.ERROR, scope=Scope.LIVE)
+def no_greeting(live: Live) -> Iterator[Violation]:
+    """Connected, but the server sent no greeting.
+
+    What it checks:
+        That a plain connection gets the SMTP "220" greeting (RFC 5321 §3.1). When it does not,
+        a second connection tries a TLS handshake to see whether the port speaks implicit TLS.
+
+    Why it matters:
+        A port that speaks implicit TLS (465) waits for the client's TLS handshake, and a client
+        that waits for the greeting waits until its read timeout: every message hangs, then
+        fails. This is what use_ssl=false on port 465 does.
+
+    Bad:
+        Port 465 with mail.smtp.use_ssl=false (STARTTLS or plain).
+
+    Good:
+        Port 465 with mail.smtp.use_ssl=true and STARTTLS off.
+
+    Fix:
+        If the port speaks implicit TLS, set mail.smtp.use_ssl=true; otherwise check the port.
+    """
+    probe = live.probe
+    if probe.failure is not FailureKind.NO_GREETING:
+        return
+    port = live.config.settings.port
+    if probe.port_hint is PortHint.TLS and live.config.settings.mode is not TlsMode.IMPLICIT:
+        yield Violation(
+            f"port {port} speaks implicit TLS: set mail.smtp.use_ssl=true (and starttls off)",
+            param="mail.smtp.use_ssl",
+            fix=f"set mail.smtp.use_ssl=true and mail.smtp.ssl.port={port}, and set "
+            "mail.smtp.starttls.enable and mail.smtp.starttls.required to false",
+        )
+        return
+    yield Violation(
+        f"{probe.failure_detail} on port {port}",
+        param=_port_param(live),
+        fix="check that the port is an SMTP port; an overloaded server may also greet late",
+    )
+
+
+@rule(code="SC505", slug="greeting-rejected", severity=Severity.ERROR, scope=Scope.LIVE)
+def greeting_rejected(live: Live) -> Iterator[Violation]:
+    """The server greeted with a refusal (554, 421) instead of 220.
+
+    What it checks:
+        The code of the greeting (RFC 5321 §3.1 and §4.2.3).
+
+    Why it matters:
+        554 means the server will not talk to this client at all, typically because of the
+        client's address (a blocklist, a relay not allowed); 421 that the service is shutting
+        down or overloaded. No mail goes through.
+
+    Bad:
+        A relay that only accepts its own network greets the platform with 554.
+
+    Good:
+        A greeting of 220.
+
+    Fix:
+        Ask the mail provider to allow the platform's address, or use a server that does.
+    """
+    probe = live.probe
+    if probe.failure is FailureKind.GREETING_REJECTED:
+        temporary = probe.reply_code is not None and 400 <= probe.reply_code < 500
+        why = "the service is unavailable for now" if temporary else "it refuses this client"
+        yield Violation(
+            f"the server refused the session ({why}): {probe.failure_detail}",
+            param="mail.smtp.host",
+            fix="ask the provider to accept connections from the platform's address",
+        )
+
+
+@rule(code="SC506", slug="protocol-error", severity=Severity.ERROR, scope=Scope.LIVE)
+def protocol_error(live: Live) -> Iterator[Violation]:
+    """The server does not speak SMTP properly, stopped answering, or dropped the connection.
+
+    What it checks:
+        Every reply: that it is well-formed SMTP (a 3-digit code, lines under 8 KB), that it
+        comes within the read timeout, and that the connection stays open until QUIT.
+
+    Why it matters:
+        An SSH or HTTP banner means the port is not an SMTP port at all; a server that drops
+        the connection or stops answering makes JavaMail fail the message.
+
+    Bad:
+        mail.smtp.port 22 (an SSH server answers "SSH-2.0-…").
+
+    Good:
+        An SMTP port, which answers "220 …".
+
+    Fix:
+        Check mail.smtp.port; if the server drops connections, check its logs for the reason.
+    """
+    probe = live.probe
+    if probe.failure is FailureKind.PROTOCOL:
+        yield Violation(
+            f"port {live.config.settings.port}: {probe.failure_detail}",
+            param=_port_param(live),
+            fix="check that the host and port are an SMTP server, and the server's logs",
+        )
+    elif probe.failure in (FailureKind.READ_TIMEOUT, FailureKind.DEADLINE):
+        yield Violation(
+            f"the server stopped answering: {probe.failure_detail}",
+            param="mail.smtp.timeout",
+            fix="check the server's load and logs; a proxy in between may hold the connection",
+        )
+
+
+@rule(code="SC507", slug="slow-greeting", severity=Severity.WARNING, scope=Scope.LIVE)
+def slow_greeting(live: Live) -> Iterator[Violation]:
+    """The greeting came, but slowly.
+
+    What it checks:
+        The time from the connection (or the end of the TLS handshake) to the greeting,
+        against a threshold (5 s by default).
+
+    Why it matters:
+        Some servers delay the greeting on purpose to catch spammers (RFC 5321 §4.5.3.2 allows
+        it), others are overloaded or wait on a slow reverse DNS lookup. Every message waits as
+        long, and a short mail.smtp.timeout turns the delay into failures.
+
+    Bad:
+        A port 25 relay that greets after 20 seconds.
+
+    Good:
+        A submission port (587, 465) that greets at once.
+
+    Fix:
+        Use the submission port; keep mail.smtp.timeout well above the delay.
+    """
+    limit = live.slow_greeting_ms
+    for step in live.probe.steps:
+        if step.name == "greeting" and step.ok and step.ms > limit:
+            yield Violation(
+                f"the greeting took {step.ms / 1000:.1f} s (more than {limit / 1000:g} s)",
+                param="mail.smtp.timeout",
+                fix="use the submission port (587 or 465), and keep mail.smtp.timeout above "
+                "the delay",
+            )
+            return
+
+
+@rule(code="SC508", slug="probe-skipped", severity=Severity.INFO, scope=Scope.LIVE)
+def probe_skipped(live: Live) -> Iterator[Violation]:
+    """The gateway was not probed, because its config cannot be connected to as it is.
+
+    What it checks:
+        Before a probe: that the gateway has a usable host (SC101, SC102), a port in range
+        (SC103) and no unset ${VARIABLE} (SC008).
+
+    Why it matters:
+        A probe of such a config would only report the same problem again, or connect
+        somewhere the config does not mean (JavaMail takes an empty host for localhost).
+
+    Bad:
+        A gateway whose mail.smtp.host is empty.
+
+    Good:
+        A gateway with a host name and a port in range; it is probed.
+
+    Fix:
+        Fix the findings named in the message, then run smtpcheck check again.
+    """
+    if live.probe.skipped:
+        yield Violation(f"not probed: {live.probe.skipped}")
+
+
+def _port_param(live: Live) -> str:
+    # With use_ssl the effective port is mail.smtp.ssl.port (settings.py).
+    if live.config.settings.mode is TlsMode.IMPLICIT and live.config.params.ssl_port is not None:
+        return "mail.smtp.ssl.port"
+    return "mail.smtp.port"

@@ -1,0 +1,128 @@
+"""Describe a TLS session and its server certificate, read from DER with cryptography.
+
+The ssl module decodes only certificates it has verified, so the leaf is parsed here: its subject,
+expiry and names are then known also when verification failed or was switched off.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import ssl
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from cryptography import x509
+from cryptography.x509.oid import NameOID
+
+from smtpcheck.results import CertInfo, TlsInfo
+
+__all__ = ["VerifyFailure", "cert_info", "name_matches", "tls_info", "verify_failure"]
+
+_DAY_SECONDS = 86400
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyFailure:
+    """Why a certificate did not verify: OpenSSL's X509_V_ERR code and its message."""
+
+    code: int | None
+    message: str
+
+
+def verify_failure(exc: ssl.SSLCertVerificationError) -> VerifyFailure:
+    """Take the code and message of a verification error."""
+    code = getattr(exc, "verify_code", None)
+    message = getattr(exc, "verify_message", None) or exc.reason or str(exc)
+    return VerifyFailure(code if isinstance(code, int) else None, str(message))
+
+
+def tls_info(
+    ssl_object: ssl.SSLObject,
+    *,
+    host: str,
+    verified: bool,
+    failure: VerifyFailure | None = None,
+    now: datetime | None = None,
+) -> TlsInfo:
+    """Describe the session of an SSL object whose handshake completed."""
+    cipher = ssl_object.cipher()
+    der = ssl_object.getpeercert(binary_form=True)
+    try:
+        cert = x509.load_der_x509_certificate(der) if der else None
+    except ValueError:  # a certificate cryptography cannot parse: the session is still described
+        cert = None
+    return TlsInfo(
+        version=ssl_object.version() or "",
+        cipher=cipher[0] if cipher else "",
+        verified=verified,
+        verify_error=None if failure is None else failure.message,
+        verify_code=None if failure is None else failure.code,
+        cert=None if cert is None else cert_info(cert, now=now),
+        name_matches=None if cert is None else name_matches(cert, host),
+    )
+
+
+def cert_info(cert: x509.Certificate, *, now: datetime | None = None) -> CertInfo:
+    """Summarise a certificate: who it is for, who issued it, and how long it has left."""
+    not_after = cert.not_valid_after_utc
+    seconds_left = (not_after - (now or datetime.now(UTC))).total_seconds()
+    return CertInfo(
+        subject=cert.subject.rfc4514_string(),
+        issuer=cert.issuer.rfc4514_string(),
+        san=tuple(_san_names(cert)),
+        not_after=not_after.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        # Rounded down: an hour past expiry is day -1, an hour before it day 0.
+        days_left=math.floor(seconds_left / _DAY_SECONDS),
+    )
+
+
+def _san(cert: x509.Certificate) -> x509.SubjectAlternativeName | None:
+    try:
+        return cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except (x509.ExtensionNotFound, ValueError):
+        return None
+
+
+def _san_names(cert: x509.Certificate) -> list[str]:
+    san = _san(cert)
+    if san is None:
+        return []
+    names: list[str] = list(san.get_values_for_type(x509.DNSName))
+    names += [str(ip) for ip in san.get_values_for_type(x509.IPAddress)]
+    return names
+
+
+def name_matches(cert: x509.Certificate, host: str) -> bool:
+    """Return True when the certificate is valid for ``host`` (RFC 6125 as OpenSSL applies it).
+
+    An IP address must be an IP entry of the subjectAltName. A name matches a DNS entry exactly
+    or through a wildcard that is the whole left-most label; the common name counts only when
+    the certificate has no DNS entries (RFC 6125 §6.4.4).
+    """
+    san = _san(cert)
+    bare = host.strip("[]")
+    try:
+        address = ipaddress.ip_address(bare)
+    except ValueError:
+        address = None
+    if address is not None:
+        return san is not None and address in san.get_values_for_type(x509.IPAddress)
+    dns_names = [] if san is None else san.get_values_for_type(x509.DNSName)
+    if not dns_names:
+        dns_names = [
+            str(attribute.value)
+            for attribute in cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+        ]
+    wanted = host.lower().rstrip(".")
+    return any(_dns_match(pattern.lower().rstrip("."), wanted) for pattern in dns_names)
+
+
+def _dns_match(pattern: str, host: str) -> bool:
+    if pattern == host:
+        return True
+    if not pattern.startswith("*."):
+        return False
+    # The wildcard stands for exactly one label, never for the registered domain itself.
+    head, dot, rest = host.partition(".")
+    return bool(head and dot and rest == pattern[2:] and "." in rest)

@@ -1,0 +1,97 @@
+"""Building gateways for the live tests and running the live pipeline over them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from smtpcheck.checker import StaticOptions
+from smtpcheck.live import LiveOptions, check_async
+from smtpcheck.probe import ProbeOptions
+from smtpcheck.results import CertInfo, Finding, GatewayReport, ProbeResult, Report, TlsInfo
+from smtpcheck.sources import document_from_data
+from tests.servers import PASSWORD, USER
+
+__all__ = ["cert_of", "codes", "gateway", "live_codes", "probe_of", "run_check", "tls_of"]
+
+_MODES = {
+    "none": (False, False, False),
+    "starttls": (False, True, True),
+    "opportunistic": (False, True, False),
+    "implicit": (True, False, False),
+}
+
+
+def gateway(
+    port: int,
+    *,
+    mode: str = "starttls",
+    auth: bool = True,
+    host: str = "mail.test",
+    gid: int = 1,
+    password: str = PASSWORD,
+    params: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A gateway object as the panel API returns it, pointed at a local server."""
+    use_ssl, enable, required = _MODES[mode]
+    values: dict[str, Any] = {
+        "default_from_address": USER,
+        "mail.smtp.user": USER if auth else None,
+        "mail.smtp.password": password if auth else None,
+        "mail.smtp.host": host,
+        "mail.smtp.port": port,
+        "mail.smtp.ssl.port": port,
+        "mail.smtp.ssl.trust_all_hosts": False,
+        "mail.smtp.auth": auth,
+        "mail.debug": False,
+        "mail.smtp.starttls.enable": enable,
+        "mail.smtp.starttls.required": required,
+        "mail.smtp.use_ssl": use_ssl,
+        "mail.smtp.timeout": 30000,
+        "mail.smtp.connectiontimeout": 30000,
+        "mail.transport.protocol": "smtp",
+    }
+    values.update(params or {})
+    return {
+        "id": gid,
+        "leasable": False,
+        "label": f"gw {gid}",
+        "provider": "smtp",
+        "params": values,
+    }
+
+
+async def run_check(gateways: list[dict[str, Any]], options: ProbeOptions, **live: Any) -> Report:
+    """Run `check` (static + live) over gateways, in the test's event loop."""
+    document = document_from_data(gateways, source="gateways.json", environ={})
+    return await check_async([document], StaticOptions(), LiveOptions(probe=options, **live))
+
+
+def codes(report: GatewayReport) -> dict[str, Finding]:
+    """The findings of one gateway by code."""
+    return {f.code: f for f in report.findings}
+
+
+def live_codes(report: GatewayReport) -> set[str]:
+    """The codes of the live findings (SC5xx–SC7xx) of one gateway."""
+    return {f.code for f in report.findings if f.code[2] in "567"}
+
+
+def probe_of(report: GatewayReport) -> ProbeResult:
+    """The probe of a gateway that must have been probed."""
+    assert report.probe is not None, f"gateway {report.id} was not probed"
+    return report.probe
+
+
+def tls_of(item: GatewayReport | ProbeResult) -> TlsInfo:
+    """The TLS session a probe must have seen."""
+    probe = probe_of(item) if isinstance(item, GatewayReport) else item
+    assert probe.tls is not None, "no TLS session"
+    return probe.tls
+
+
+def cert_of(item: GatewayReport | ProbeResult) -> CertInfo:
+    """The certificate a probe must have read."""
+    tls = tls_of(item)
+    assert tls.cert is not None, "no certificate"
+    return tls.cert

@@ -1,0 +1,103 @@
+"""`smtpcheck check` in this process (the subprocess tests cannot be measured for coverage).
+
+The command runs its own event loop, so the server runs in a loop of its own on another thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from smtpcheck.cli import check_cmd, main
+from tests.integration.support import gateway
+from tests.servers import Smtpd
+
+
+@pytest.fixture
+def threaded_smtpd(certs: Any) -> Iterator[Smtpd]:
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    server = Smtpd(tls_context=certs.good, auth=True)
+    asyncio.run_coroutine_threadsafe(server.start(), loop).result(timeout=10)
+    yield server
+    asyncio.run_coroutine_threadsafe(server.stop(), loop).result(timeout=10)
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(timeout=10)
+    loop.close()
+
+
+def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    out, err = capsys.readouterr()
+    code = exit_info.value.code
+    return (code if isinstance(code, int) else 0), out, err
+
+
+def _file(tmp_path: Path, gateways: list[dict[str, Any]]) -> str:
+    path = tmp_path / "gateways.json"
+    path.write_text(json.dumps(gateways))
+    return str(path)
+
+
+def test_check_in_process_passes_a_good_gateway(tmp_path, certs, threaded_smtpd, capsys):
+    config = _file(tmp_path, [gateway(threaded_smtpd.port, host="localhost")])
+    argv = ["check", config, "--format", "json", "--ca-file", certs.ca_file, "--ehlo", "c.test"]
+    code, out, err = _run(argv, capsys)
+    assert code == 0, err
+    assert json.loads(out)["gateways"][0]["probe"]["ok"] is True
+
+
+def test_check_in_process_reports_dns_failure(tmp_path, capsys):
+    config = _file(tmp_path, [gateway(587, host="nowhere.invalid")])
+    code, out, _ = _run(["check", config, "--ehlo", "c.test", "--timeout", "2"], capsys)
+    assert code == 1
+    assert "SC501" in out
+
+
+def test_check_in_process_unknown_gateway_id_is_exit_2(tmp_path, capsys):
+    config = _file(tmp_path, [gateway(587, host="nowhere.invalid")])
+    code, out, err = _run(["check", config, "--ehlo", "c.test", "--gateway", "99"], capsys)
+    assert code == 2
+    assert "--gateway 99" in err and out == ""
+
+
+def test_check_in_process_bad_ca_file_is_one_line(tmp_path, capsys):
+    bogus = tmp_path / "ca.pem"
+    bogus.write_text("not a certificate")
+    config = _file(tmp_path, [gateway(587)])
+    code, _, err = _run(["check", config, "--ca-file", str(bogus), "--ehlo", "c.test"], capsys)
+    assert code == 2
+    assert err.count("\n") == 1 and "--ca-file" in err
+
+
+def test_machine_name_is_looked_up_once_and_sanitised(monkeypatch):
+    calls: list[int] = []
+
+    def fqdn() -> str:
+        calls.append(1)
+        return "not a host name"
+
+    monkeypatch.setattr(socket, "getfqdn", fqdn)
+    assert check_cmd._machine_name() == "localhost"
+    assert len(calls) == 1
+
+
+def test_progress_bar_draws_only_for_fleets(capsys):
+    bar = check_cmd._Bar()
+    bar(1, 1)
+    bar.close()
+    assert capsys.readouterr().err == ""
+    bar = check_cmd._Bar()
+    bar(1, 3)
+    bar(3, 3)
+    bar.close()
+    assert "probing" in capsys.readouterr().err

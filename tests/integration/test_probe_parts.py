@@ -1,0 +1,137 @@
+"""The probe's small parts: transcript masking, the secret scrub, certificate names, options."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+
+import pytest
+import trustme
+from cryptography import x509
+
+from smtpcheck.errors import UsageError
+from smtpcheck.probe import ProbeOptions
+from smtpcheck.results import FailureKind, ProbeResult, ProbeStep
+from smtpcheck.tlscontext import build_tls_contexts
+from smtpcheck.tlsinfo import cert_info, name_matches
+from smtpcheck.transcript import MASK, Transcript, redact, secret_forms
+
+
+def test_transcript_masks_auth_payloads_and_continuations():
+    transcript = Transcript()
+    transcript.command([b"AUTH", b"PLAIN", b"AGFsZXJ0cwBzM2NyZXQ="])
+    transcript.reply(235, "2.7.0 ok")
+    transcript.command([b"AUTH", b"LOGIN", b"YWxlcnRz"])
+    transcript.reply(334, "UGFzc3dvcmQ6")
+    transcript.command([b"czNjcmV0"])
+    transcript.reply(235, "ok")
+    transcript.command([b"MAIL", b"FROM:<a@b.test>"])
+    assert transcript.lines == (
+        f"C: AUTH PLAIN {MASK}",
+        "S: 235 2.7.0 ok",
+        f"C: AUTH LOGIN {MASK}",
+        "S: 334 UGFzc3dvcmQ6",
+        f"C: {MASK}",
+        "S: 235 ok",
+        "C: MAIL FROM:<a@b.test>",
+    )
+
+
+def test_transcript_splits_multiline_replies():
+    transcript = Transcript()
+    transcript.reply(250, "mx.test\nSTARTTLS\nHELP")
+    assert transcript.lines == ("S: 250-mx.test", "S: 250-STARTTLS", "S: 250 HELP")
+
+
+def test_disabled_transcript_records_nothing():
+    transcript = Transcript(enabled=False)
+    transcript.command([b"EHLO", b"x"])
+    transcript.note("hello")
+    assert transcript.lines == ()
+
+
+def test_redact_scrubs_the_password_in_every_form_and_keeps_enums():
+    password, user = "hunter2-long", "alerts@mail.test"
+    plain = base64.b64encode(f"\0{user}\0{password}".encode()).decode()
+    result = ProbeResult(
+        ok=False,
+        steps=(ProbeStep("auth", False, 1.0, f"server echoed {plain}"),),
+        ms=1.0,
+        failure=FailureKind.AUTH_FAILED,
+        failure_detail=f"535 bad password {password}",
+        transcript=(f"C: {base64.b64encode(password.encode()).decode()}",),
+    )
+    scrubbed = redact(result, secret_forms(user, password))
+    assert password not in repr(scrubbed) and plain not in repr(scrubbed)
+    assert scrubbed.failure is FailureKind.AUTH_FAILED
+    assert scrubbed.steps[0].detail == f"server echoed {MASK}"
+
+
+def test_secret_forms_of_an_empty_password_is_nothing():
+    assert secret_forms("user", None) == () == secret_forms("user", "")
+
+
+@pytest.fixture(scope="module")
+def ca() -> trustme.CA:
+    return trustme.CA()
+
+
+def _cert(ca: trustme.CA, *names: str, common_name: str | None = None) -> x509.Certificate:
+    leaf = ca.issue_cert(*names, common_name=common_name)
+    return x509.load_pem_x509_certificate(leaf.cert_chain_pems[0].bytes())
+
+
+@pytest.mark.parametrize(
+    ("names", "host", "matches"),
+    [
+        (("mail.test",), "mail.test", True),
+        (("mail.test",), "MAIL.test.", True),
+        (("*.example.test",), "smtp.example.test", True),
+        (("*.example.test",), "example.test", False),
+        (("*.example.test",), "a.b.example.test", False),
+        (("*.test",), "mail.test", False),  # a wildcard never covers a whole registered domain
+        (("127.0.0.1",), "127.0.0.1", True),
+        (("mail.test",), "127.0.0.1", False),
+        (("::1",), "[::1]", True),
+        (("other.test",), "mail.test", False),
+    ],
+)
+def test_name_matches(ca, names, host, matches):
+    assert name_matches(_cert(ca, *names), host) is matches
+
+
+def test_cert_info_counts_whole_days_left(ca):
+    now = dt.datetime.now(dt.UTC)
+    leaf = ca.issue_cert("mail.test", not_after=now + dt.timedelta(days=3, hours=2))
+    cert = x509.load_pem_x509_certificate(leaf.cert_chain_pems[0].bytes())
+    info = cert_info(cert, now=now)
+    assert info.days_left == 3
+    assert info.san == ("mail.test",)
+    assert info.not_after.endswith("Z")
+    assert cert_info(cert, now=now + dt.timedelta(days=3, hours=3)).days_left == -1
+
+
+def test_build_tls_contexts_rejects_a_file_that_is_no_ca(tmp_path):
+    bogus = tmp_path / "ca.pem"
+    bogus.write_text("not a certificate\n")
+    with pytest.raises(UsageError, match="--ca-file"):
+        build_tls_contexts(ca_file=str(bogus))
+
+
+def test_build_tls_contexts_verifies_and_reads(tls_contexts):
+    import ssl
+
+    assert tls_contexts.verifying.verify_mode is ssl.CERT_REQUIRED
+    assert tls_contexts.verifying.check_hostname
+    assert tls_contexts.insecure.verify_mode is ssl.CERT_NONE
+
+
+@pytest.mark.parametrize("name", ["", "client test", "client\r\n.test"])
+def test_probe_options_refuse_a_bad_ehlo_name(tls_contexts, name):
+    with pytest.raises(UsageError, match="EHLO"):
+        ProbeOptions(ehlo_name=name, tls=tls_contexts)
+
+
+def test_probe_options_refuse_a_zero_timeout(tls_contexts):
+    with pytest.raises(UsageError, match="timeout"):
+        ProbeOptions(ehlo_name="client.test", tls=tls_contexts, timeout=0)
