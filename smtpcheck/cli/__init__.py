@@ -12,6 +12,7 @@ import click
 
 from smtpcheck._version import __version__
 from smtpcheck.cli.check_cmd import check
+from smtpcheck.cli.demo_cmd import demo
 from smtpcheck.cli.fetch_cmd import fetch
 from smtpcheck.cli.options import EXIT_ERROR
 from smtpcheck.cli.rules_cmd import rules
@@ -31,6 +32,7 @@ cli.add_command(validate)
 cli.add_command(check)
 cli.add_command(rules)
 cli.add_command(fetch)
+cli.add_command(demo)
 
 
 def main(argv: list[str] | None = None) -> None:

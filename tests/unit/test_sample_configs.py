@@ -50,7 +50,12 @@ def _findings(report: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def test_sample_readme_table_lists_every_sample() -> None:
-    on_disk = sorted(str(p.relative_to(SAMPLES)) for p in SAMPLES.rglob("*.json"))
+    # demo/ holds `smtpcheck demo`'s gateways, which need its servers (tests/integration/test_demo)
+    on_disk = sorted(
+        str(p.relative_to(SAMPLES))
+        for p in SAMPLES.rglob("*.json")
+        if p.relative_to(SAMPLES).parts[0] != "demo"
+    )
     assert sorted(p.file for p in _PROMISES) == on_disk
     assert len(_PROMISES) >= 12  # the table parsed at all
 

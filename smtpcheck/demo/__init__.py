@@ -1,0 +1,107 @@
+"""`smtpcheck demo`: check sample gateways against real mail servers started in-process.
+
+The servers (see `servers`) listen on free loopback ports with a throwaway CA (see `certs`); the
+gateway files in ``configs/`` (also ``sample_configs/demo/``) reach them through ``${NAME}``
+values that the demo sets, so they are ordinary config files. Two gateways are correct, one is a
+CI catcher, and two are broken on purpose; the demo passes when each gets the verdict it is
+meant to get.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from smtpcheck.checker import StaticOptions
+from smtpcheck.demo.certs import make_certificates
+from smtpcheck.demo.servers import start_servers
+from smtpcheck.live import LiveOptions, check_async
+from smtpcheck.probe import ProbeOptions
+from smtpcheck.results import Report, Status
+from smtpcheck.sources import load_paths
+from smtpcheck.tlscontext import build_tls_contexts
+
+__all__ = ["CONFIGS", "EXPECTED", "DemoResult", "display_path", "run_demo", "unmet_expectations"]
+
+#: The demo's gateway files.
+CONFIGS = Path(__file__).parent / "configs"
+#: What each demo gateway is meant to get: a status, and the codes that must be among its findings.
+EXPECTED: Mapping[int, tuple[Status, frozenset[str]]] = {
+    1: (Status.OK, frozenset()),
+    2: (Status.OK, frozenset()),
+    3: (Status.OK, frozenset()),
+    4: (Status.FAILED, frozenset({"SC504"})),
+    5: (Status.FAILED, frozenset({"SC702"})),
+}
+_USER = "alerts@demo.test"
+
+
+@dataclass(frozen=True, slots=True)
+class DemoResult:
+    """The demo's report, and what in it differs from the demo's expectations."""
+
+    report: Report
+    unmet: tuple[str, ...]
+
+
+def run_demo(*, verbose: bool = False, timeout: float = 5.0) -> DemoResult:
+    """Start the servers, check the demo gateways against them, stop the servers."""
+    return asyncio.run(_run(verbose=verbose, phase_timeout=timeout))
+
+
+async def _run(*, verbose: bool, phase_timeout: float) -> DemoResult:
+    password = secrets.token_urlsafe(12)
+    with tempfile.TemporaryDirectory(prefix="smtpcheck-demo-") as tmp:
+        certs = make_certificates(Path(tmp))
+        servers = await start_servers(context=certs.server_context, user=_USER, password=password)
+        try:
+            environ = {
+                **os.environ,
+                "SMTPCHECK_DEMO_PASSWORD": password,
+                **{f"SMTPCHECK_DEMO_{s.name.upper()}_PORT": str(s.port) for s in servers.values()},
+            }
+            probe = ProbeOptions(
+                ehlo_name="smtpcheck-demo.localhost",
+                tls=build_tls_contexts(ca_file=certs.ca_file),
+                timeout=phase_timeout,
+                transcript=verbose,
+            )
+            documents = load_paths([display_path(CONFIGS)], environ=environ)
+            report = await check_async(documents, StaticOptions(), LiveOptions(probe=probe))
+        finally:
+            for server in servers.values():
+                server.server.close()
+                await server.server.wait_closed()
+    return DemoResult(report, tuple(unmet_expectations(report)))
+
+
+def display_path(path: Path) -> str:
+    """Return ``path`` relative to the working directory when it is below it (shorter reports)."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def unmet_expectations(report: Report) -> list[str]:
+    """Say, per demo gateway, how its verdict differs from what the demo meant it to get."""
+    unmet: list[str] = []
+    seen = {g.id: g for g in report.gateways}
+    for gw_id, (status, codes) in EXPECTED.items():
+        gateway = seen.get(gw_id)
+        if gateway is None:
+            unmet.append(f"gateway {gw_id} is missing from the demo configs")
+            continue
+        found = {f.code for f in gateway.findings}
+        if gateway.status is not status or not codes <= found:
+            wanted = f"{status}" + (f" with {', '.join(sorted(codes))}" if codes else "")
+            unmet.append(
+                f"gateway {gw_id} is {gateway.status} with {', '.join(sorted(found)) or 'nothing'}"
+                f", expected {wanted}"
+            )
+    return unmet

@@ -1,0 +1,69 @@
+"""`smtpcheck demo` runs the real live check against the servers it starts, and says so honestly."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import subprocess
+import sys
+
+import pytest
+
+from smtpcheck import demo
+from smtpcheck.reporters import REPORTERS, RenderOptions, render
+from smtpcheck.results import Status
+
+
+def test_demo_cli_exits_zero_when_every_gateway_gets_its_verdict():
+    run = subprocess.run(
+        [sys.executable, "-m", "smtpcheck", "demo", "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    report = json.loads(run.stdout)
+    by_id = {g["id"]: g for g in report["gateways"]}
+    assert set(by_id) == set(demo.EXPECTED)
+    for gw_id, (status, codes) in demo.EXPECTED.items():
+        gateway = by_id[gw_id]
+        assert gateway["status"] == status, gw_id
+        assert codes <= {f["code"] for f in gateway["findings"]}, gw_id
+        assert gateway["probe"]["steps"], gw_id  # really probed: no gateway was skipped
+    assert run.stderr == ""  # nothing but the report: no server log lines, no warnings
+
+
+def test_demo_text_says_the_failures_are_meant():
+    run = subprocess.run(
+        [sys.executable, "-m", "smtpcheck", "demo", "--no-color"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "SC504" in run.stdout and "SC702" in run.stdout
+    assert "meant" in run.stderr and "smtpcheck check" in run.stderr
+
+
+def test_demo_unmet_expectations_are_named():
+    result = demo.run_demo()
+    assert result.unmet == ()
+    broken = [
+        dataclasses.replace(g, status=Status.OK, findings=()) if g.id == 4 else g
+        for g in result.report.gateways
+    ]
+    report = dataclasses.replace(result.report, gateways=tuple(broken))
+    (unmet,) = demo.unmet_expectations(report)
+    assert unmet.startswith("gateway 4 is ok") and "SC504" in unmet
+
+
+def test_demo_password_never_shows(monkeypatch: pytest.MonkeyPatch):
+    password = "demo-Secret-4711"
+    monkeypatch.setattr("smtpcheck.demo.secrets.token_urlsafe", lambda _n: password)
+    result = demo.run_demo(verbose=True)
+    assert {g.status for g in result.report.gateways if g.id in (1, 2)} == {Status.OK}
+    for fmt in REPORTERS:
+        text = render(result.report, fmt, RenderOptions(verbose=True))
+        assert password not in text, fmt
