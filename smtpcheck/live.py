@@ -86,6 +86,9 @@ def skip_reason(entry: GatewayEntry, settings: SmtpSettings) -> str | None:
     if entry.unset_variables:
         names = ", ".join(f"${{{u.name}}}" for u in entry.unset_variables)
         return f"{names} not set in the environment (SC008)"
+    if entry.redacted:
+        # Logging in with the marker would fail, and might count towards a lockout.
+        return f"{', '.join(entry.redacted)} was redacted by smtpcheck fetch (SC010)"
     if settings.host is None:
         return "mail.smtp.host is empty (SC101)"
     problem = host_problem(settings.host)

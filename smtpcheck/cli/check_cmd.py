@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import socket
 import sys
 from collections.abc import Iterator
@@ -12,14 +11,14 @@ from typing import Any
 
 import click
 
+from smtpcheck.cli.api_options import ApiOptions, api_options
 from smtpcheck.cli.options import (
-    report_exit_code,
+    documents_of,
+    finish,
     report_options,
-    selectors,
+    static_options,
     unknown_for_nagios,
-    use_color,
     verbose_option,
-    write_output,
 )
 
 __all__ = ["check"]
@@ -36,7 +35,7 @@ def _address(ctx: click.Context, param: click.Parameter, value: str | None) -> s
 
 
 @click.command()
-@click.argument("sources", nargs=-1, metavar="SOURCE...")
+@click.argument("sources", nargs=-1, metavar="[SOURCE]...")
 @report_options()
 @verbose_option
 @click.option(
@@ -92,9 +91,8 @@ def _address(ctx: click.Context, param: click.Parameter, value: str | None) -> s
     metavar="NAME",
     help="Name to send in EHLO [default: this machine's FQDN, looked up once].",
 )
-@click.pass_context
+@api_options
 def check(
-    ctx: click.Context,
     sources: tuple[str, ...],
     fmt: str,
     output: Path | None,
@@ -112,31 +110,24 @@ def check(
     send_to: str | None,
     mail_from: str | None,
     ehlo: str | None,
+    api: ApiOptions | None,
 ) -> None:
     """Lint gateway configs, then connect to every own SMTP gateway and check it for real.
 
     SOURCE is a gateway JSON file, a directory (every *.json below it) or - for standard input.
+    With --api-url or --region the panel API's list is checked too, and SOURCE is optional.
     Each probe goes as far as the config asks: greeting, EHLO, TLS, certificate, AUTH, QUIT.
     Nothing is sent unless --send-to is given.
     """
-    from smtpcheck.checker import StaticOptions
     from smtpcheck.live import LiveOptions
     from smtpcheck.live import check as run_check
     from smtpcheck.probe import ProbeOptions
-    from smtpcheck.reporters import RenderOptions, render
-    from smtpcheck.results import Severity
-    from smtpcheck.rules import Selection
     from smtpcheck.runner import RunLimits
-    from smtpcheck.sources import load_paths
     from smtpcheck.tlscontext import build_tls_contexts
 
-    if not sources:
-        raise click.UsageError("give at least one SOURCE: a file, a directory, or - for stdin")
     with unknown_for_nagios(fmt):
-        static = StaticOptions(
-            selection=Selection(selectors(select), selectors(ignore)),
-            gateway_ids=frozenset(gateway_ids),
-        )
+        static = static_options(select, ignore, gateway_ids)
+        documents = documents_of(sources, api)
         probe = ProbeOptions(
             ehlo_name=ehlo if ehlo is not None else _machine_name(),
             tls=build_tls_contexts(ca_file=ca_file),  # once per run: loading CAs is costly
@@ -145,8 +136,6 @@ def check(
             mail_from=mail_from,
             transcript=verbose,
         )
-        # The panel API's documents will join these (see validate).
-        documents = load_paths(sources, environ=os.environ, stdin=sys.stdin.buffer)
         with _progress_bar() as progress:
             live = LiveOptions(
                 probe=probe,
@@ -155,11 +144,7 @@ def check(
                 progress=progress,
             )
             report = run_check(documents, static, live)
-    render_options = RenderOptions(
-        color=use_color(fmt, output, no_color), verbose=verbose, fail_on=Severity(fail_on)
-    )
-    write_output(render(report, fmt, render_options), output)
-    ctx.exit(report_exit_code(report, fmt=fmt, fail_on=Severity(fail_on)))
+    finish(report, fmt=fmt, output=output, no_color=no_color, verbose=verbose, fail_on=fail_on)
 
 
 def _machine_name() -> str:

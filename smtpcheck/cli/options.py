@@ -15,6 +15,9 @@ from smtpcheck.errors import SmtpcheckError
 from smtpcheck.results import Severity
 
 if TYPE_CHECKING:
+    from smtpcheck.checker import StaticOptions
+    from smtpcheck.cli.api_options import ApiOptions
+    from smtpcheck.inputs import SourceDocument
     from smtpcheck.results import Report
 
 __all__ = [
@@ -22,9 +25,12 @@ __all__ = [
     "EXIT_FAIL",
     "EXIT_OK",
     "REPORT_FORMATS",
+    "documents_of",
+    "finish",
     "report_exit_code",
     "report_options",
     "selectors",
+    "static_options",
     "unknown_for_nagios",
     "use_color",
     "verbose_option",
@@ -160,3 +166,55 @@ def write_output(text: str, output: Path | None) -> None:
         output.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise click.ClickException(f"cannot write {output}: {exc.strerror}") from exc
+
+
+def static_options(
+    select: Sequence[str], ignore: Sequence[str], gateway_ids: Sequence[int]
+) -> StaticOptions:
+    """Build the rule selection and gateway filter that every checking command shares.
+
+    Raises:
+        UsageError: a selector names no rule.
+    """
+    from smtpcheck.checker import StaticOptions
+    from smtpcheck.rules import Selection
+
+    return StaticOptions(
+        selection=Selection(selectors(select), selectors(ignore)),
+        gateway_ids=frozenset(gateway_ids),
+    )
+
+
+def documents_of(sources: Sequence[str], api: ApiOptions | None) -> Iterator[SourceDocument]:
+    """Return the documents to check: the panel API's list first, then each SOURCE.
+
+    Raises:
+        click.UsageError: neither a SOURCE nor the panel API was given.
+    """
+    import itertools
+
+    from smtpcheck.cli.api_options import api_documents
+    from smtpcheck.sources import load_paths
+
+    if not sources and api is None:
+        raise click.UsageError(
+            "give at least one SOURCE (a file, a directory, or - for stdin) or the panel API "
+            "(--api-url or --region)"
+        )
+    return itertools.chain(
+        api_documents(api), load_paths(sources, environ=os.environ, stdin=sys.stdin.buffer)
+    )
+
+
+def finish(
+    report: Report, *, fmt: str, output: Path | None, no_color: bool, verbose: bool, fail_on: str
+) -> None:
+    """Render the report where the user asked and exit with the run's code."""
+    from smtpcheck.reporters import RenderOptions, render
+
+    severity = Severity(fail_on)
+    options = RenderOptions(
+        color=use_color(fmt, output, no_color), verbose=verbose, fail_on=severity
+    )
+    write_output(render(report, fmt, options), output)
+    click.get_current_context().exit(report_exit_code(report, fmt=fmt, fail_on=severity))

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import itertools
-import os
-import sys
 from pathlib import Path
 
 import click
 
-from smtpcheck.cli.api_options import ApiOptions, api_documents, api_options
+from smtpcheck.cli.api_options import ApiOptions, api_options
 from smtpcheck.cli.options import (
-    report_exit_code,
+    documents_of,
+    finish,
     report_options,
-    selectors,
+    static_options,
     unknown_for_nagios,
-    use_color,
     verbose_option,
-    write_output,
 )
 
 __all__ = ["validate"]
@@ -28,9 +24,7 @@ __all__ = ["validate"]
 @report_options()
 @verbose_option
 @api_options
-@click.pass_context
 def validate(
-    ctx: click.Context,
     sources: tuple[str, ...],
     fmt: str,
     output: Path | None,
@@ -48,29 +42,9 @@ def validate(
     Each file may hold one gateway, an array of gateways or the panel's whole list response.
     With --api-url or --region the panel API's list is checked too, and SOURCE is optional.
     """
-    from smtpcheck.checker import StaticOptions
     from smtpcheck.checker import validate as run_validate
-    from smtpcheck.reporters import RenderOptions, render
-    from smtpcheck.results import Severity
-    from smtpcheck.rules import Selection
-    from smtpcheck.sources import load_paths
 
-    if not sources and api is None:
-        raise click.UsageError(
-            "give at least one SOURCE (a file, a directory, or - for stdin) or the panel API "
-            "(--api-url or --region)"
-        )
     with unknown_for_nagios(fmt):
-        options = StaticOptions(
-            selection=Selection(selectors(select), selectors(ignore)),
-            gateway_ids=frozenset(gateway_ids),
-        )
-        documents = itertools.chain(
-            api_documents(api), load_paths(sources, environ=os.environ, stdin=sys.stdin.buffer)
-        )
-        report = run_validate(documents, options)
-    render_options = RenderOptions(
-        color=use_color(fmt, output, no_color), verbose=verbose, fail_on=Severity(fail_on)
-    )
-    write_output(render(report, fmt, render_options), output)
-    ctx.exit(report_exit_code(report, fmt=fmt, fail_on=Severity(fail_on)))
+        options = static_options(select, ignore, gateway_ids)
+        report = run_validate(documents_of(sources, api), options)
+    finish(report, fmt=fmt, output=output, no_color=no_color, verbose=verbose, fail_on=fail_on)

@@ -144,6 +144,21 @@ async def test_unset_variable_skips_the_probe(options):
     assert "${SMTP_PASSWORD}" in finding.message and "SC008" in finding.message
 
 
+async def test_redacted_password_skips_the_probe(options):
+    from smtpcheck.checker import StaticOptions
+    from smtpcheck.live import LiveOptions, check_async
+    from smtpcheck.params import REDACTED
+    from smtpcheck.sources import document_from_data
+
+    config = gateway(587, params={"mail.smtp.password": REDACTED})
+    document = document_from_data([config], source="saved.json", environ={})
+    report = await check_async([document], StaticOptions(), LiveOptions(probe=options))
+    (gateway_report,) = report.gateways
+    assert gateway_report.probe is None
+    assert {"SC010", "SC508"} <= set(codes(gateway_report))
+    assert "SC010" in codes(gateway_report)["SC508"].message
+
+
 async def test_a_black_holed_endpoint_costs_one_timeout_not_one_per_batch(options, black_hole):
     fast = dataclasses.replace(options, timeout=1.0)
     fleet = [gateway(black_hole, gid=gid, params=_sender(gid)) for gid in range(10)]
