@@ -6,7 +6,8 @@ here as data; the rules turn it into a finding with a code, so every problem rea
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from smtpcheck.models import LeasableGateway, OwnGateway, SmtpParams
@@ -71,6 +72,8 @@ class GatewayEntry:
     errors: tuple[FieldError, ...] = ()
     unset_variables: tuple[UnsetVariable, ...] = ()
     redacted: tuple[str, ...] = ()  # secret params that hold `smtpcheck fetch`'s redaction marker
+    # The object exactly as the source wrote it ("${NAME}" unresolved), for --write-fixed.
+    written: Mapping[str, object] | None = field(default=None, repr=False, compare=False)
 
     @property
     def params(self) -> SmtpParams | None:

@@ -2,28 +2,32 @@
 
 A gateway whose config cannot be connected to as it is (no host, an unset variable…) is not
 probed, and SC508 says why. A bug while checking one gateway becomes SC901 for that gateway.
+With ``--suggest``, each failed gateway's host is then searched for a working combination.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from smtpcheck._version import __version__
 from smtpcheck.address import host_problem
-from smtpcheck.checker import StaticOptions, collect, gateway_report, static_findings
+from smtpcheck.checker import Inventory, StaticOptions, collect, gateway_report, static_findings
+from smtpcheck.discover import SHORT_TIMEOUT, DiscoverOptions
 from smtpcheck.inputs import GatewayEntry, SourceDocument
 from smtpcheck.probe import ProbeOptions, probe_gateway
-from smtpcheck.results import Finding, GatewayReport, ProbeResult, Report
+from smtpcheck.results import FailureKind, Finding, GatewayReport, ProbeResult, Report, Status
 from smtpcheck.rules import Selection, check_live, internal_error
 from smtpcheck.rules.base import Config, Live
 from smtpcheck.runner import Outcome, Progress, RunLimits, probe_all
 from smtpcheck.settings import SmtpSettings
+from smtpcheck.suggest import suggest_fixes
 from smtpcheck.transcript import redact, secret_forms
 
-__all__ = ["LiveOptions", "check", "check_async", "skip_reason"]
+__all__ = ["LiveOptions", "check", "check_async", "check_collected", "skip_reason"]
 
 _PORTS = range(1, 65536)
 
@@ -37,6 +41,8 @@ class LiveOptions:
     cert_warn_days: int = 21
     slow_greeting_ms: float = 5000.0
     progress: Progress | None = None  # called as probes end: (done, total)
+    # --suggest: the ports to try on each failed gateway's host (empty: the usual ones); None: off
+    suggest: tuple[int, ...] | None = None
 
 
 def check(documents: Iterable[SourceDocument], static: StaticOptions, live: LiveOptions) -> Report:
@@ -52,8 +58,11 @@ async def check_async(
     documents: Iterable[SourceDocument], static: StaticOptions, live: LiveOptions
 ) -> Report:
     """Lint every gateway and probe each own SMTP one, in the running event loop."""
-    inventory = collect(documents, static)
-    selection = static.selection
+    return await check_collected(collect(documents, static), static.selection, live)
+
+
+async def check_collected(inventory: Inventory, selection: Selection, live: LiveOptions) -> Report:
+    """Lint and probe gateways already collected; the report keeps the inventory's order."""
     reports: dict[int, GatewayReport] = {}
     probed: list[tuple[int, Config, list[Finding]]] = []
     for index, entry in enumerate(inventory.entries):
@@ -77,6 +86,8 @@ async def check_async(
     )
     for (index, config, findings), outcome in zip(probed, outcomes, strict=True):
         reports[index] = _probed_report(config, findings, outcome, live, selection)
+    if live.suggest is not None:
+        await _suggest(reports, [(index, config) for index, config, _ in probed], live)
     gateways = tuple(reports[index] for index in range(len(inventory.entries)))
     return Report(gateways=gateways, findings=inventory.findings, version=__version__)
 
@@ -97,6 +108,38 @@ def skip_reason(entry: GatewayEntry, settings: SmtpSettings) -> str | None:
     if settings.port not in _PORTS:
         return f"port {settings.port} is out of range (SC103)"
     return None
+
+
+async def _suggest(
+    reports: dict[int, GatewayReport], probed: list[tuple[int, Config]], live: LiveOptions
+) -> None:
+    """Attach a verified params patch to each failed gateway for which one is found."""
+    failed = [
+        (i, config)
+        for i, config in probed
+        if reports[i].status is Status.FAILED and not _refused_login(reports[i].probe)
+    ]
+    if not failed:
+        return
+    options = DiscoverOptions(
+        # Discovery waits on many ports that may never answer: keep each wait short.
+        probe=dataclasses.replace(live.probe, timeout=min(live.probe.timeout, SHORT_TIMEOUT)),
+        limits=live.limits,
+        ports=live.suggest or (),
+    )
+    found = await suggest_fixes([(c.params, c.settings) for _, c in failed], options)
+    for (index, config), suggestion in zip(failed, found, strict=True):
+        if isinstance(suggestion, Exception):
+            findings = [*reports[index].findings, _internal(suggestion, config.settings)]
+            reports[index] = gateway_report(config.entry, findings, probe=reports[index].probe)
+        elif suggestion is not None:
+            reports[index] = dataclasses.replace(reports[index], suggestion=suggestion)
+
+
+def _refused_login(probe: ProbeResult | None) -> bool:
+    # The server refused the password itself: no other port or mode fixes that, and trying it
+    # again elsewhere only brings an account lockout closer.
+    return probe is not None and probe.failure is FailureKind.AUTH_FAILED
 
 
 def _config(entry: GatewayEntry) -> Config | None:

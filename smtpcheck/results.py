@@ -189,6 +189,7 @@ class Suggestion:
 
     params: Mapping[str, object]
     why: str
+    previous: Mapping[str, object] = field(default_factory=dict)  # the patched keys as written
 
 
 @dataclass(frozen=True, slots=True)

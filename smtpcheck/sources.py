@@ -225,6 +225,7 @@ def _entry(
         return GatewayEntry(source, position, kind, None, None, None, errors=(error,))
     unset: list[UnsetVariable] = []
     redacted: list[str] = []
+    written = item
     if environ is not None:
         item = _resolve(item, environ, unset, redacted)
     raw_id, raw_label = item.get("id"), item.get("label")
@@ -244,6 +245,7 @@ def _entry(
             errors=tuple(_field_errors(exc)),
             unset_variables=tuple(unset),
             redacted=tuple(redacted),
+            written=written,
         )
     settings = settings_of(gateway.params) if isinstance(gateway, OwnGateway) else None
     return GatewayEntry(
@@ -256,6 +258,7 @@ def _entry(
         settings,
         unset_variables=tuple(unset),
         redacted=tuple(redacted),
+        written=written,
     )
 
 

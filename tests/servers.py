@@ -44,11 +44,12 @@ PASSWORD = "s3cret-Pa55word"  # grep'd for in every output; must never show up
 
 @dataclass
 class Counter:
-    """How many connections a server accepted, and the most that were open at once."""
+    """How many connections a server accepted, the most open at once, and the logins tried."""
 
     accepted: int = 0
     open: int = 0
     peak: int = 0
+    logins: int = 0  # AUTH exchanges that reached the authenticator (Smtpd with auth)
 
     def opened(self) -> None:
         self.accepted += 1
@@ -178,7 +179,7 @@ class Smtpd:
                 hostname="mx.test",  # else aiosmtpd calls socket.getfqdn()
                 tls_context=self.tls_context,
                 require_starttls=self.require_starttls,
-                authenticator=_authenticator if self.auth else None,
+                authenticator=self._authenticate if self.auth else None,
                 # aiosmtpd counts only STARTTLS as TLS: implicit TLS must allow AUTH itself.
                 auth_require_tls=self.implicit is None,
                 auth_exclude_mechanism=list(self.exclude_mechanisms),
@@ -188,6 +189,10 @@ class Smtpd:
         self._server = await loop.create_server(factory, HOST, 0, ssl=self.implicit)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
+
+    def _authenticate(self, *args: Any) -> AuthResult:
+        self.counter.logins += 1
+        return _authenticator(*args)
 
     async def stop(self) -> None:
         if self._server is not None:
@@ -251,13 +256,15 @@ def scripted(
     close_after: frozenset[str] = frozenset(),
     drip: float = 0.0,
     delay: float = 0.0,
+    heard: list[str] | None = None,
 ) -> Script:
     """A server that greets, then answers each command by its verb.
 
     ``greeting=None`` stays silent; a verb in ``hang_after`` is answered, then nothing more is
     said (a TLS handshake after STARTTLS never starts); in ``close_after`` the connection is
     closed after the answer. ``""`` stands for the greeting in both sets. ``drip`` sends every
-    byte of every reply that many seconds apart; ``delay`` holds the greeting back.
+    byte of every reply that many seconds apart; ``delay`` holds the greeting back. Each verb
+    received is appended to ``heard``.
     """
     answers = {"EHLO": EHLO_REPLY, "QUIT": b"221 bye\r\n", **(replies or {})}
 
@@ -284,6 +291,8 @@ def scripted(
             return
         while line := await reader.readline():
             verb = line.split(b" ", 1)[0].strip().upper().decode("ascii", "replace")
+            if heard is not None:
+                heard.append(verb)
             await send(writer, answers.get(verb, default))
             if verb == "QUIT" or verb in close_after:
                 return

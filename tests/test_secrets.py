@@ -158,6 +158,20 @@ COMMANDS: list[list[str]] = [
     for fmt in REPORT_FORMATS
     for extra in ([], ["-v"], ["-o", "{output}"], ["-v", "-o", "{output}"])
 ]
+# The configs name smtp.example.com, which the test guard does not resolve: every probe and every
+# discovery ends at DNS, the failure paths with the password in hand. Real servers, and the
+# corrected files --write-fixed writes, are in tests/integration/test_cli_discover.py.
+COMMANDS += [
+    ["check", "--suggest", "--ehlo", "client.test", "--try-port", "2525", *extra, "{config}"]
+    for extra in (["-v"], ["-v", "--format", "json", "-o", "{output}"])
+]
+COMMANDS += [
+    ["discover", "smtp.example.com", "--ehlo", "client.test", "--try-port", "2525", *extra]
+    for extra in (
+        ["--user", "alerts@example.com", "--password-env", "SMTPCHECK_TEST_PASSWORD"],
+        ["--format", "json", "-o", "{output}", "--user", "u", "--password-env", "NAVIXY_HASH"],
+    )
+]
 
 
 def _expand(args: Sequence[str], config: Path, output: str) -> list[str]:

@@ -46,6 +46,8 @@ def _modules_after(tmp_path: Path, *argv: str) -> set[str]:
         ["rules", "SC105"],
         ["validate", str(SAMPLE)],
         ["validate", "--format", "json", str(SAMPLE)],
+        ["discover", "--help"],
+        ["check", "--help"],
     ],
     ids=" ".join,
 )

@@ -13,6 +13,7 @@ import click
 from smtpcheck._version import __version__
 from smtpcheck.cli.check_cmd import check
 from smtpcheck.cli.demo_cmd import demo
+from smtpcheck.cli.discover_cmd import discover
 from smtpcheck.cli.fetch_cmd import fetch
 from smtpcheck.cli.options import EXIT_ERROR
 from smtpcheck.cli.rules_cmd import rules
@@ -32,6 +33,7 @@ cli.add_command(validate)
 cli.add_command(check)
 cli.add_command(rules)
 cli.add_command(fetch)
+cli.add_command(discover)
 cli.add_command(demo)
 
 

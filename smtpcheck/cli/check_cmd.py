@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import socket
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -20,6 +19,11 @@ from smtpcheck.cli.options import (
     unknown_for_nagios,
     verbose_option,
 )
+from smtpcheck.cli.probe_options import machine_name, probe_options, try_port_option
+
+if TYPE_CHECKING:
+    from smtpcheck.inputs import GatewayEntry
+    from smtpcheck.results import Report
 
 __all__ = ["check"]
 
@@ -45,27 +49,7 @@ def _address(ctx: click.Context, param: click.Parameter, value: str | None) -> s
     show_default=True,
     help="Probes at once, over all hosts.",
 )
-@click.option(
-    "--per-host",
-    type=click.IntRange(min=1),
-    default=8,
-    show_default=True,
-    help="Connections at once to one host (a shared relay must not see a flood).",
-)
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=0, min_open=True),
-    default=_DEFAULT_TIMEOUT,
-    show_default=True,
-    metavar="SECONDS",
-    help="Cap on every phase of a probe (the config's own timeouts apply when shorter).",
-)
-@click.option(
-    "--ca-file",
-    type=click.Path(exists=True, dir_okay=False),
-    metavar="PEM",
-    help="Also trust the CA certificates in this file.",
-)
+@probe_options(timeout=_DEFAULT_TIMEOUT)
 @click.option(
     "--cert-warn-days",
     type=click.IntRange(min=0),
@@ -87,9 +71,17 @@ def _address(ctx: click.Context, param: click.Parameter, value: str | None) -> s
     help="Sender of the test message [default: each gateway's default_from_address].",
 )
 @click.option(
-    "--ehlo",
-    metavar="NAME",
-    help="Name to send in EHLO [default: this machine's FQDN, looked up once].",
+    "--suggest",
+    is_flag=True,
+    help="For each failed gateway, try the usual ports and modes of its host and suggest the "
+    "params of the best one that works (verified end to end).",
+)
+@try_port_option
+@click.option(
+    "--write-fixed",
+    type=click.Path(file_okay=False, path_type=Path),
+    metavar="DIR",
+    help="Write each gateway that got a suggestion, corrected, to DIR (implies --suggest).",
 )
 @api_options
 def check(
@@ -110,6 +102,9 @@ def check(
     send_to: str | None,
     mail_from: str | None,
     ehlo: str | None,
+    suggest: bool,
+    try_ports: tuple[int, ...],
+    write_fixed: Path | None,
     api: ApiOptions | None,
 ) -> None:
     """Lint gateway configs, then connect to every own SMTP gateway and check it for real.
@@ -119,17 +114,22 @@ def check(
     Each probe goes as far as the config asks: greeting, EHLO, TLS, certificate, AUTH, QUIT.
     Nothing is sent unless --send-to is given.
     """
-    from smtpcheck.live import LiveOptions
-    from smtpcheck.live import check as run_check
+    import asyncio
+
+    from smtpcheck.checker import collect
+    from smtpcheck.live import LiveOptions, check_collected
     from smtpcheck.probe import ProbeOptions
     from smtpcheck.runner import RunLimits
     from smtpcheck.tlscontext import build_tls_contexts
 
+    suggest = suggest or write_fixed is not None
+    if try_ports and not suggest:
+        raise click.UsageError("--try-port needs --suggest (or --write-fixed)")
     with unknown_for_nagios(fmt):
         static = static_options(select, ignore, gateway_ids)
         documents = documents_of(sources, api)
         probe = ProbeOptions(
-            ehlo_name=ehlo if ehlo is not None else _machine_name(),
+            ehlo_name=machine_name(ehlo),
             tls=build_tls_contexts(ca_file=ca_file),  # once per run: loading CAs is costly
             timeout=timeout,
             send_to=send_to,
@@ -142,15 +142,27 @@ def check(
                 limits=RunLimits(concurrency=concurrency, per_host=per_host),
                 cert_warn_days=cert_warn_days,
                 progress=progress,
+                suggest=try_ports if suggest else None,
             )
-            report = run_check(documents, static, live)
+            inventory = collect(documents, static)
+            report = asyncio.run(check_collected(inventory, static.selection, live))
+    if write_fixed is not None:
+        _write_fixed(write_fixed, inventory.entries, report, api)
     finish(report, fmt=fmt, output=output, no_color=no_color, verbose=verbose, fail_on=fail_on)
 
 
-def _machine_name() -> str:
-    # Looked up once per run, never per connection (it can mean a DNS query).
-    name = socket.getfqdn()
-    return name if name and not any(c.isspace() for c in name) else "localhost"
+def _write_fixed(
+    directory: Path, entries: Sequence[GatewayEntry], report: Report, api: ApiOptions | None
+) -> None:
+    from smtpcheck.cli.fixed_files import write_fixed_files
+
+    written = write_fixed_files(
+        directory, entries, report.gateways, api_source=api.source if api else None
+    )
+    files = "file" if len(written) == 1 else "files"
+    click.echo(
+        f"smtpcheck: wrote {len(written)} corrected gateway {files} to {directory}", err=True
+    )
 
 
 class _Bar:

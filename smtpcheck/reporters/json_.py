@@ -20,7 +20,7 @@ from smtpcheck.results import (
     TlsInfo,
 )
 
-__all__ = ["SCHEMA_VERSION", "render_json", "report_to_dict"]
+__all__ = ["SCHEMA_VERSION", "probe_to_dict", "render_json", "report_to_dict"]
 
 SCHEMA_VERSION = 1
 
@@ -85,14 +85,19 @@ def _gateway(gateway: GatewayReport) -> dict[str, Any]:
         if endpoint is None
         else {"host": endpoint.host, "port": endpoint.port, "mode": str(endpoint.mode)},
         "findings": [_finding(f) for f in gateway.findings],
-        "probe": None if gateway.probe is None else _probe(gateway.probe),
+        "probe": None if gateway.probe is None else probe_to_dict(gateway.probe),
         "suggestion": None
         if gateway.suggestion is None
-        else {"params": dict(gateway.suggestion.params), "why": gateway.suggestion.why},
+        else {
+            "params": dict(gateway.suggestion.params),
+            "why": gateway.suggestion.why,
+            "previous": dict(gateway.suggestion.previous),  # the changed keys as written
+        },
     }
 
 
-def _probe(probe: ProbeResult) -> dict[str, Any]:
+def probe_to_dict(probe: ProbeResult) -> dict[str, Any]:
+    """Return one probe's result as JSON-ready data (without its transcript)."""
     return {
         "ok": probe.ok,
         "steps": [_step(s) for s in probe.steps],

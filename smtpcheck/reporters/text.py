@@ -247,7 +247,10 @@ def _suggestion(
     yield f"{_DETAIL}{paint(_pad('suggest', _TAG_WIDTH), 'green')} {printable(suggestion.why)}"
     for key, value in suggestion.params.items():
         new = printable(json_text(value))
-        old = _current_value(endpoint, key)
+        if key in suggestion.previous:  # as the config wrote it
+            old: str | None = printable(json_text(suggestion.previous[key]))
+        else:
+            old = _current_value(endpoint, key)
         if old == new:
             yield f"{_TEXT}  {key}: {new}"
             continue
@@ -257,8 +260,8 @@ def _suggestion(
 
 
 def _current_value(endpoint: Endpoint | None, key: str) -> str | None:
-    # The report keeps the connection as JavaMail derives it, not the params as written, so only
-    # the params that connection pins down get a "-" line; the others are shown as "+" alone.
+    # Without the value as written, the connection as JavaMail derives it stands in: only the
+    # params that connection pins down get a "-" line; the others are shown as "+" alone.
     if endpoint is None:
         return None
     implicit = endpoint.mode is TlsMode.IMPLICIT

@@ -1,7 +1,10 @@
-"""Building gateways for the live tests and running the live pipeline over them."""
+"""Building gateways for the live tests, and running the live pipeline or the CLI over them."""
 
 from __future__ import annotations
 
+import asyncio
+import os
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -12,7 +15,16 @@ from smtpcheck.results import CertInfo, Finding, GatewayReport, ProbeResult, Rep
 from smtpcheck.sources import document_from_data
 from tests.servers import PASSWORD, USER
 
-__all__ = ["cert_of", "codes", "gateway", "live_codes", "probe_of", "run_check", "tls_of"]
+__all__ = [
+    "cert_of",
+    "codes",
+    "gateway",
+    "live_codes",
+    "probe_of",
+    "run_check",
+    "run_smtpcheck",
+    "tls_of",
+]
 
 _MODES = {
     "none": (False, False, False),
@@ -65,6 +77,28 @@ async def run_check(gateways: list[dict[str, Any]], options: ProbeOptions, **liv
     """Run `check` (static + live) over gateways, in the test's event loop."""
     document = document_from_data(gateways, source="gateways.json", environ={})
     return await check_async([document], StaticOptions(), LiveOptions(probe=options, **live))
+
+
+async def run_smtpcheck(
+    *args: str, env: Mapping[str, str] | None = None, cwd: str | None = None
+) -> tuple[int, str, str]:
+    """Run ``python -m smtpcheck ARGS`` while this event loop keeps serving; return code, out, err.
+
+    A subprocess, because the servers live in the test's loop and the command runs its own.
+    """
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "smtpcheck",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
 
 
 def codes(report: GatewayReport) -> dict[str, Finding]:

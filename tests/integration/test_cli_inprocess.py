@@ -5,33 +5,15 @@ The command runs its own event loop, so the server runs in a loop of its own on 
 
 from __future__ import annotations
 
-import asyncio
 import json
 import socket
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from smtpcheck.cli import check_cmd, main
+from smtpcheck.cli import check_cmd, main, probe_options
 from tests.integration.support import gateway
-from tests.servers import Smtpd
-
-
-@pytest.fixture
-def threaded_smtpd(certs: Any) -> Iterator[Smtpd]:
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    server = Smtpd(tls_context=certs.good, auth=True)
-    asyncio.run_coroutine_threadsafe(server.start(), loop).result(timeout=10)
-    yield server
-    asyncio.run_coroutine_threadsafe(server.stop(), loop).result(timeout=10)
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(timeout=10)
-    loop.close()
 
 
 def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -87,7 +69,8 @@ def test_machine_name_is_looked_up_once_and_sanitised(monkeypatch):
         return "not a host name"
 
     monkeypatch.setattr(socket, "getfqdn", fqdn)
-    assert check_cmd._machine_name() == "localhost"
+    assert probe_options.machine_name(None) == "localhost"
+    assert probe_options.machine_name("given.test") == "given.test"
     assert len(calls) == 1
 
 

@@ -82,7 +82,8 @@ def _check_gateway(gateway: dict[str, Any]) -> None:
         _check_probe(gateway["probe"])
     suggestion = gateway["suggestion"]
     if suggestion is not None:
-        assert set(suggestion) == {"params", "why"} and _is(suggestion["params"], dict)
+        assert set(suggestion) == {"params", "why", "previous"}
+        assert _is(suggestion["params"], dict) and _is(suggestion["previous"], dict)
 
 
 @pytest.mark.parametrize("build", [full_report, fleet_report, lambda: Report(gateways=())])

@@ -155,6 +155,26 @@ def test_text_suggestion_old_values_follow_the_connection_mode(mode, params, exp
     assert [line[15:] for line in lines[start + 1 : -2]] == expected
 
 
+def test_text_suggestion_shows_previous_values_as_written():
+    suggestion = Suggestion(
+        params={"mail.smtp.use_ssl": True, "mail.smtp.port": 465},
+        why="it works",
+        previous={"mail.smtp.use_ssl": "false"},  # a string: shown as the config wrote it
+    )
+    endpoint = Endpoint("smtp.example.com", 587, TlsMode.STARTTLS)
+    report = Report(
+        gateways=(gateway(5, None, Status.FAILED, endpoint=endpoint, suggestion=suggestion),)
+    )
+    lines = _text(report).splitlines()
+    start = next(i for i, line in enumerate(lines) if "suggest  it works" in line)
+    assert [line[15:] for line in lines[start + 1 : -2]] == [
+        '- mail.smtp.use_ssl: "false"',
+        "+ mail.smtp.use_ssl: true",
+        "- mail.smtp.port: 587",  # not written down: the connection's port stands in
+        "+ mail.smtp.port: 465",
+    ]
+
+
 def test_text_failed_probe_names_the_stage_and_why():
     text = _text(full_report())
     assert "greeting FAILED 10.00 s: no reply in 10.0 s" in text

@@ -1,0 +1,79 @@
+"""The options of the commands that open SMTP connections: `check` and `discover`.
+
+Defined once here so that ``--timeout``, ``--per-host``, ``--ca-file``, ``--ehlo`` and
+``--try-port`` read and behave the same in both.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+__all__ = ["machine_name", "probe_options", "try_port_option"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def probe_options(*, timeout: float) -> Callable[[F], F]:
+    """Add ``--per-host``, ``--timeout`` (default ``timeout``), ``--ca-file`` and ``--ehlo``."""
+    options = [
+        click.option(
+            "--per-host",
+            type=click.IntRange(min=1),
+            default=8,
+            show_default=True,
+            help="Connections at once to one host (a shared relay must not see a flood).",
+        ),
+        click.option(
+            "--timeout",
+            type=click.FloatRange(min=0, min_open=True),
+            default=timeout,
+            show_default=True,
+            metavar="SECONDS",
+            help="Cap on every phase of a probe (the config's own timeouts apply when shorter).",
+        ),
+        click.option(
+            "--ca-file",
+            type=click.Path(exists=True, dir_okay=False),
+            metavar="PEM",
+            help="Also trust the CA certificates in this file.",
+        ),
+        click.option(
+            "--ehlo",
+            metavar="NAME",
+            help="Name to send in EHLO [default: this machine's FQDN, looked up once].",
+        ),
+    ]
+
+    def decorate(command: F) -> F:
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return decorate
+
+
+def try_port_option(command: F) -> F:
+    """Add ``--try-port``: the ports to try instead of the usual ones, each in every mode."""
+    option = click.option(
+        "--try-port",
+        "try_ports",
+        type=click.IntRange(1, 65535),
+        multiple=True,
+        metavar="PORT",
+        help="Try this port, in every mode (implicit TLS, STARTTLS, plain), instead of the usual "
+        "465, 587, 25 and 2525; repeatable.",
+    )
+    return option(command)
+
+
+def machine_name(ehlo: str | None) -> str:
+    """Return the EHLO name: the one given, else this machine's FQDN."""
+    if ehlo is not None:
+        return ehlo
+    # Looked up once per run, never per connection (it can mean a DNS query).
+    name = socket.getfqdn()
+    return name if name and not any(c.isspace() for c in name) else "localhost"

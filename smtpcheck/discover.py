@@ -1,0 +1,238 @@
+"""Find the combinations of port and TLS mode that work on a host, by probing them all.
+
+Two rounds, both through the runner (per-host limit, identical probes shared). First every
+candidate is probed at once without credentials: greeting, TLS, certificate, AUTH offered.
+Then, when there are credentials, the working candidates are logged in to, best first: one at a
+time until one accepts them, and never again after one refuses them. A password is never sent
+more than once per combination, never in plain text to another machine, and never over TLS whose
+certificate did not verify (unless the gateway's own trust_all_hosts would do the same).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+
+from pydantic import SecretStr
+
+from smtpcheck.address import is_loopback
+from smtpcheck.candidates import Attempt, Candidate, Discovery, candidates, preference, rank
+from smtpcheck.probe import ProbeOptions, probe_gateway
+from smtpcheck.results import FailureKind, ProbeResult, TlsMode
+from smtpcheck.runner import Outcome, RunLimits, probe_all
+from smtpcheck.settings import SmtpSettings
+from smtpcheck.transcript import redact, secret_forms
+
+__all__ = ["SHORT_TIMEOUT", "DiscoverOptions", "Request", "discover", "host_settings"]
+
+_Probe = Callable[[SmtpSettings], Awaitable[ProbeResult]]
+
+#: Seconds per phase that discovery waits by default: a closed or silent port is the common case.
+SHORT_TIMEOUT = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class DiscoverOptions:
+    """How to discover: the probe's options, the run's limits, and the ports to try."""
+
+    probe: ProbeOptions
+    limits: RunLimits = field(default_factory=RunLimits)
+    ports: tuple[int, ...] = ()  # each in every mode; empty: the usual combinations
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One host to discover, with what a gateway brings to it."""
+
+    settings: SmtpSettings  # host, credentials (when auth is on), trust_all_hosts, timeouts
+    configured: int | None = None  # the port the gateway names, preferred when it works securely
+
+
+def host_settings(
+    host: str, *, user: str | None = None, password: str | None = None
+) -> SmtpSettings:
+    """Return the settings of a bare host to discover; with a user, logging in is part of it."""
+    return SmtpSettings(
+        host=host,
+        port=0,  # each candidate brings its own
+        mode=TlsMode.NONE,
+        starttls_required=False,
+        auth=user is not None,
+        user=user,
+        password=SecretStr(password) if password is not None else None,
+        trust_all_hosts=False,
+        connect_timeout_ms=None,
+        read_timeout_ms=None,
+        from_address=None,
+        protocol="smtp",
+        debug=False,
+    )
+
+
+async def discover(requests: Sequence[Request], options: DiscoverOptions) -> list[Discovery]:
+    """Probe every candidate combination of every request; return one discovery per request."""
+    # Discovery never sends a message, and nobody reads its transcripts.
+    probe_options = dataclasses.replace(options.probe, send_to=None, transcript=False)
+    probe = functools.partial(probe_gateway, options=probe_options)
+    plans = [candidates(ports=options.ports, configured=r.configured) for r in requests]
+    scouts = [_scout(r.settings, c) for r, plan in zip(requests, plans, strict=True) for c in plan]
+    outcomes = iter(await probe_all(scouts, probe, limits=options.limits))
+    found = [[Attempt(c, _result(next(outcomes), ())) for c in plan] for plan in plans]
+    logins = await _log_in(requests, found, probe, options.limits)
+    return [
+        _discovery(request, attempts, tried)
+        for request, attempts, tried in zip(requests, found, logins, strict=True)
+    ]
+
+
+def _scout(settings: SmtpSettings, candidate: Candidate) -> SmtpSettings:
+    # No credentials, and past a certificate that does not verify: nothing secret is sent, and
+    # the probe still reads what the server offers after TLS.
+    return dataclasses.replace(
+        _on(settings, candidate), auth=False, user=None, password=None, trust_all_hosts=True
+    )
+
+
+def _on(settings: SmtpSettings, candidate: Candidate) -> SmtpSettings:
+    return dataclasses.replace(
+        settings,
+        port=candidate.port,
+        mode=candidate.mode,
+        starttls_required=candidate.mode is TlsMode.STARTTLS and candidate.starttls_required,
+        from_address=None,
+    )
+
+
+def _wants_login(settings: SmtpSettings) -> bool:
+    return settings.auth and settings.has_credentials
+
+
+def _not_for_login(settings: SmtpSettings, attempt: Attempt) -> str | None:
+    """Return why the credentials must not be tried on this combination, or None if they may."""
+    if not attempt.probe.ok:
+        return "not tried: the connection did not get that far"
+    if attempt.candidate.mode is TlsMode.NONE and not is_loopback(settings.host or ""):
+        return "not tried: the password would cross the network in plain text"
+    if attempt.tls is not None and not attempt.verified and not settings.trust_all_hosts:
+        return "not tried: the certificate did not verify"
+    if not attempt.probe.auth_mechanisms:
+        return "the server offers no AUTH here"
+    return None
+
+
+async def _log_in(
+    requests: Sequence[Request],
+    found: Sequence[Sequence[Attempt]],
+    probe: _Probe,
+    limits: RunLimits,
+) -> list[dict[int, ProbeResult | str]]:
+    """Log in on each usable combination, best first, until one refuses the credentials.
+
+    Until a combination accepts them, a request logs in on one combination per round; after
+    that the credentials are known to be good, and the rest go in one round. All requests share
+    each round, through the runner. Returns, per request, each attempt's login or why not.
+    """
+    queues: list[deque[int]] = []
+    tried: list[dict[int, ProbeResult | str]] = []
+    for request, attempts in zip(requests, found, strict=True):
+        queue, reasons = _login_queue(request, attempts)
+        queues.append(queue)
+        tried.append(reasons)
+    accepted = [False] * len(requests)
+    while batch := [(r, i) for r, queue in enumerate(queues) for i in _next(queue, accepted[r])]:
+        targets = [_on(requests[r].settings, found[r][i].candidate) for r, i in batch]
+        outcomes = await probe_all(targets, probe, limits=limits)
+        for (r, i), outcome in zip(batch, outcomes, strict=True):
+            settings = requests[r].settings
+            password = settings.password.get_secret_value() if settings.password else None
+            result = _result(outcome, secret_forms(settings.user, password))
+            tried[r][i] = result
+            accepted[r] = accepted[r] or result.ok
+            if result.failure is FailureKind.AUTH_FAILED:
+                # Servers lock an account out after a few refused logins (and log each one):
+                # a refusal is never tried again elsewhere.
+                where = found[r][i].candidate.describe()
+                while queues[r]:
+                    tried[r][queues[r].popleft()] = f"not tried: {where} refused them already"
+    return tried
+
+
+def _next(queue: deque[int], accepted: bool) -> list[int]:
+    if not queue:
+        return []
+    if not accepted:
+        return [queue.popleft()]
+    taken = list(queue)
+    queue.clear()
+    return taken
+
+
+def _login_queue(
+    request: Request, attempts: Sequence[Attempt]
+) -> tuple[deque[int], dict[int, ProbeResult | str]]:
+    """Return the attempts to log in on, best first, and why each of the others is not."""
+    reasons: dict[int, ProbeResult | str] = {}
+    if not _wants_login(request.settings):
+        return deque(), reasons
+    usable: list[int] = []
+    for i, attempt in enumerate(attempts):
+        reason = _not_for_login(request.settings, attempt)
+        if reason is None:
+            usable.append(i)
+        else:
+            reasons[i] = reason
+
+    def best_first(i: int) -> tuple[object, ...]:
+        return preference(attempts[i], configured=request.configured, index=i)
+
+    return deque(sorted(usable, key=best_first, reverse=True)), reasons
+
+
+def _discovery(
+    request: Request, attempts: Sequence[Attempt], tried: dict[int, ProbeResult | str]
+) -> Discovery:
+    settings = request.settings
+    judged = []
+    for i, attempt in enumerate(attempts):
+        outcome = tried.get(i)
+        if isinstance(outcome, ProbeResult):
+            attempt = dataclasses.replace(attempt, login=outcome)
+        elif outcome is not None:
+            attempt = dataclasses.replace(attempt, note=outcome)
+        problem = _problem(settings, attempt)
+        judged.append(dataclasses.replace(attempt, works=problem is None, problem=problem or ""))
+    return Discovery(
+        host=settings.host or "",
+        attempts=rank(judged, configured=request.configured),
+        credentials=_wants_login(settings),
+    )
+
+
+def _problem(settings: SmtpSettings, attempt: Attempt) -> str | None:
+    """Return why a combination does not work as the settings need it, or None when it does."""
+    if not attempt.probe.ok:
+        return attempt.probe.failure_detail or str(attempt.probe.failure)
+    tls = attempt.tls
+    if tls is not None and not tls.verified and not settings.trust_all_hosts:
+        return f"certificate not verified: {tls.verify_error or 'unknown reason'}"
+    if not _wants_login(settings):
+        return None
+    if attempt.login is None:
+        return f"AUTH {attempt.note}" if attempt.note.startswith("not tried") else attempt.note
+    if not attempt.login.ok:
+        return attempt.login.failure_detail or str(attempt.login.failure)
+    return None
+
+
+def _result(outcome: Outcome, secrets: Sequence[str]) -> ProbeResult:
+    if isinstance(outcome, ProbeResult):
+        return outcome
+    # A bug in the probe: this combination is reported as not working, the others go on.
+    detail = f"internal error (a bug; please report it): {type(outcome).__name__}: {outcome}"
+    failed = ProbeResult(
+        ok=False, steps=(), ms=0.0, failure=FailureKind.INTERNAL, failure_detail=detail
+    )
+    return redact(failed, secrets)
