@@ -22,25 +22,12 @@ from pathlib import Path
 
 from smtpcheck.checker import StaticOptions, validate
 from smtpcheck.reporters import render
+from smtpcheck.rules.base import EXAMPLE_GATEWAY
 from smtpcheck.sources import parse_document
 
-_GOOD: dict[str, object] = {
-    "default_from_address": "alerts@example.com",
-    "mail.smtp.user": "alerts@example.com",
-    "mail.smtp.password": "bench-password",
-    "mail.smtp.host": "smtp.example.com",
-    "mail.smtp.port": 587,
-    "mail.smtp.ssl.port": 587,
-    "mail.smtp.ssl.trust_all_hosts": False,
-    "mail.smtp.auth": True,
-    "mail.debug": False,
-    "mail.smtp.starttls.enable": True,
-    "mail.smtp.starttls.required": True,
-    "mail.smtp.use_ssl": False,
-    "mail.smtp.timeout": 60000,
-    "mail.smtp.connectiontimeout": 60000,
-    "mail.transport.protocol": "smtp",
-}
+EXAMPLE_PARAMS = EXAMPLE_GATEWAY["params"]
+assert isinstance(EXAMPLE_PARAMS, dict)
+_GOOD: dict[str, object] = {**EXAMPLE_PARAMS, "mail.smtp.password": "bench-password"}
 _MISTAKES: list[dict[str, object]] = [
     {},
     {"mail.smtp.port": 465, "mail.smtp.ssl.port": 465},

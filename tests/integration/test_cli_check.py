@@ -6,33 +6,21 @@ keeps serving while it waits.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.integration.support import gateway
+from tests.integration.support import gateway, run_smtpcheck
 from tests.servers import PASSWORD, USER, RawServer, Recorder, Smtpd, scripted
 
 _RUN_TIMEOUT = 60
 
 
 async def _smtpcheck(*args: str) -> tuple[int, str, str]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "smtpcheck",
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(process.communicate(), _RUN_TIMEOUT)
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
+    return await run_smtpcheck(*args)
 
 
 def _write(tmp_path: Path, gateways: list[dict[str, Any]]) -> str:

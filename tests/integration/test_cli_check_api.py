@@ -6,17 +6,14 @@ format is searched for the SMTP password (also base64, as AUTH carries it) and t
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
-import os
-import sys
 from collections.abc import Iterator
 
 import pytest
 
 from smtpcheck.cli.options import REPORT_FORMATS
-from tests.integration.support import gateway
+from tests.integration.support import gateway, run_smtpcheck
 from tests.platform.panel_server import READ, PanelServer
 from tests.servers import PASSWORD, Smtpd
 
@@ -32,18 +29,7 @@ def panel() -> Iterator[PanelServer]:
 
 
 async def _smtpcheck(*args: str) -> tuple[int, str, str]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "smtpcheck",
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, "NAVIXY_HASH": SESSION_HASH},
-    )
-    out, err = await asyncio.wait_for(process.communicate(), 60)
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
+    return await run_smtpcheck(*args, env={"NAVIXY_HASH": SESSION_HASH})
 
 
 def _secrets() -> list[str]:
