@@ -67,3 +67,20 @@ def test_demo_password_never_shows(monkeypatch: pytest.MonkeyPatch):
     for fmt in REPORTERS:
         text = render(result.report, fmt, RenderOptions(verbose=True))
         assert password not in text, fmt
+
+
+def test_demo_command_in_process_reports_unmet_expectations(monkeypatch: pytest.MonkeyPatch):
+    from click.testing import CliRunner
+
+    from smtpcheck.cli import cli
+
+    runner = CliRunner()
+    result = runner.invoke(cli, ["demo", "--no-color"])
+    assert result.exit_code == 0, result.output
+    assert "meant" in result.stderr
+    # A demo gateway that does not get its verdict makes the demo fail, loudly.
+    expected = {**demo.EXPECTED, 3: (Status.FAILED, frozenset({"SC502"}))}
+    monkeypatch.setattr(demo, "EXPECTED", expected)
+    result = runner.invoke(cli, ["demo", "--format", "json"])
+    assert result.exit_code == 1
+    assert "unexpected: gateway 3 is ok" in result.stderr
