@@ -26,7 +26,8 @@ def demo(fmt: str, verbose: bool, no_color: bool) -> None:
     Starts a Mailpit-like catcher, a STARTTLS submission server and an implicit-TLS server on
     free loopback ports (throwaway certificates, nothing leaves the machine), checks the
     gateways in sample_configs/demo/ against them — two correct, one CI catcher, two broken on
-    purpose — and exits 0 when each gets the verdict it is meant to get.
+    purpose — with --suggest, and exits 0 when each gets the verdict it is meant to get and the
+    mismatched gateway its verified fix.
     """
     from smtpcheck.demo import CONFIGS, display_path, run_demo
     from smtpcheck.reporters import RenderOptions, render
@@ -40,7 +41,8 @@ def demo(fmt: str, verbose: bool, no_color: bool) -> None:
         raise SystemExit(EXIT_FAIL)
     if fmt == "text":
         click.echo(
-            "\nThe two failures above are meant: the demo breaks gateways 4 and 5 on purpose.\n"
+            "\nThe two failures above are meant: the demo breaks gateways 4 and 5 on purpose,\n"
+            "and --suggest found (and verified) the params that fix gateway 4.\n"
             f"Their configs are in {display_path(CONFIGS)} (sample_configs/demo/ in the source "
             "tree).\nCheck your own gateway with:\n"
             "    smtpcheck check my-gateway.json",

@@ -3,8 +3,8 @@
 The servers (see `servers`) listen on free loopback ports with a throwaway CA (see `certs`); the
 gateway files in ``configs/`` (also ``sample_configs/demo/``) reach them through ``${NAME}``
 values that the demo sets, so they are ordinary config files. Two gateways are correct, one is a
-CI catcher, and two are broken on purpose; the demo passes when each gets the verdict it is
-meant to get.
+CI catcher, and two are broken on purpose; the check runs with ``--suggest``, and the demo passes
+when each gateway gets the verdict it is meant to get and the mismatched one its verified fix.
 """
 
 from __future__ import annotations
@@ -26,7 +26,15 @@ from smtpcheck.results import Report, Status
 from smtpcheck.sources import load_paths
 from smtpcheck.tlscontext import build_tls_contexts
 
-__all__ = ["CONFIGS", "EXPECTED", "DemoResult", "display_path", "run_demo", "unmet_expectations"]
+__all__ = [
+    "CONFIGS",
+    "EXPECTED",
+    "EXPECTED_FIX",
+    "DemoResult",
+    "display_path",
+    "run_demo",
+    "unmet_expectations",
+]
 
 #: The demo's gateway files.
 CONFIGS = Path(__file__).parent / "configs"
@@ -38,6 +46,15 @@ EXPECTED: Mapping[int, tuple[Status, frozenset[str]]] = {
     4: (Status.FAILED, frozenset({"SC504"})),
     5: (Status.FAILED, frozenset({"SC702"})),
 }
+#: The fix `--suggest` must find for the gateway configured in the wrong TLS mode.
+EXPECTED_FIX: tuple[int, Mapping[str, object]] = (
+    4,
+    {
+        "mail.smtp.use_ssl": True,
+        "mail.smtp.starttls.enable": False,
+        "mail.smtp.starttls.required": False,
+    },
+)
 _USER = "alerts@demo.test"
 
 
@@ -72,7 +89,10 @@ async def _run(*, verbose: bool, phase_timeout: float) -> DemoResult:
                 transcript=verbose,
             )
             documents = load_paths([display_path(CONFIGS)], environ=environ)
-            report = await check_async(documents, StaticOptions(), LiveOptions(probe=probe))
+            # --suggest, searching the demo's own ports: the mismatched gateway gets its fix.
+            ports = tuple(s.port for s in servers.values())
+            live = LiveOptions(probe=probe, suggest=ports)
+            report = await check_async(documents, StaticOptions(), live)
         finally:
             for server in servers.values():
                 server.server.close()
@@ -104,4 +124,9 @@ def unmet_expectations(report: Report) -> list[str]:
                 f"gateway {gw_id} is {gateway.status} with {', '.join(sorted(found)) or 'nothing'}"
                 f", expected {wanted}"
             )
+    fixed_id, fix = EXPECTED_FIX
+    gateway = seen.get(fixed_id)
+    suggested = dict(gateway.suggestion.params) if gateway and gateway.suggestion else {}
+    if any(suggested.get(key) != value for key, value in fix.items()):
+        unmet.append(f"gateway {fixed_id} got the suggestion {suggested or 'none'}, not {fix}")
     return unmet

@@ -31,6 +31,9 @@ def test_demo_cli_exits_zero_when_every_gateway_gets_its_verdict():
         assert gateway["status"] == status, gw_id
         assert codes <= {f["code"] for f in gateway["findings"]}, gw_id
         assert gateway["probe"]["steps"], gw_id  # really probed: no gateway was skipped
+    fixed_id, fix = demo.EXPECTED_FIX
+    assert by_id[fixed_id]["suggestion"]["params"].items() >= fix.items()
+    assert [g["id"] for g in report["gateways"] if g["suggestion"]] == [fixed_id]
     assert run.stderr == ""  # nothing but the report: no server log lines, no warnings
 
 
