@@ -7,6 +7,7 @@ lets a test inject a resolver to simulate a name that does not exist.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import socket
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -22,7 +23,14 @@ Resolver = Callable[[str, int], Awaitable[Sequence[Address]]]
 
 
 async def system_resolver(host: str, port: int) -> list[Address]:
-    """Resolve with the event loop's getaddrinfo, as JavaMail's InetSocketAddress does."""
+    """Resolve with the event loop's getaddrinfo, as JavaMail's InetSocketAddress does.
+
+    An IP address needs no look-up: it is returned as it is, without a trip through the loop's
+    thread pool (which costs more than the rest of a loopback probe's bookkeeping).
+    """
+    literal = _ip_literal(host, port)
+    if literal is not None:
+        return [literal]
     loop = asyncio.get_running_loop()
     infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     addresses: list[Address] = []
@@ -30,6 +38,18 @@ async def system_resolver(host: str, port: int) -> list[Address]:
         if (family, sockaddr) not in addresses:
             addresses.append((family, sockaddr))
     return addresses
+
+
+def _ip_literal(host: str, port: int) -> Address | None:
+    try:
+        address = ipaddress.ip_address(host.removeprefix("[").removesuffix("]"))
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.scope_id:
+        return None  # a link-local zone ("%eth0") is for getaddrinfo to turn into an index
+    if address.version == 6:
+        return socket.AF_INET6, (str(address), port, 0, 0)
+    return socket.AF_INET, (str(address), port)
 
 
 async def open_socket(addresses: Sequence[Address]) -> tuple[socket.socket, Address]:

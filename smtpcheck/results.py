@@ -219,13 +219,23 @@ class Summary:
     error: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class Report:
     """One run: every gateway plus the findings that belong to no single gateway."""
 
     gateways: tuple[GatewayReport, ...]
     findings: tuple[Finding, ...] = ()
     version: str = field(default="")
+
+    def __repr__(self) -> str:
+        # Short on purpose: asyncio formats the result of the task that built a report in some
+        # error paths (CPython 3.11's Runner.run does it twice on every run), and the generated
+        # repr of a 1 000-gateway report is megabytes.
+        s = self.summary
+        return (
+            f"Report({s.gateways} gateways: {s.ok} ok, {s.warning} warning, {s.failed} failed, "
+            f"{s.skipped} skipped, {s.error} error; {len(self.findings)} source findings)"
+        )
 
     @property
     def summary(self) -> Summary:

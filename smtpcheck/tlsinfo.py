@@ -6,6 +6,8 @@ expiry and names are then known also when verification failed or was switched of
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import ipaddress
 import math
 import ssl
@@ -48,33 +50,50 @@ def tls_info(
     """Describe the session of an SSL object whose handshake completed."""
     cipher = ssl_object.cipher()
     der = ssl_object.getpeercert(binary_form=True)
-    try:
-        cert = x509.load_der_x509_certificate(der) if der else None
-    except ValueError:  # a certificate cryptography cannot parse: the session is still described
-        cert = None
+    parsed = _parsed(der, host) if der else None
     return TlsInfo(
         version=ssl_object.version() or "",
         cipher=cipher[0] if cipher else "",
         verified=verified,
         verify_error=None if failure is None else failure.message,
         verify_code=None if failure is None else failure.code,
-        cert=None if cert is None else cert_info(cert, now=now),
-        name_matches=None if cert is None else name_matches(cert, host),
+        cert=None if parsed is None else _with_days_left(parsed[0], now=now),
+        name_matches=None if parsed is None else parsed[1],
     )
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed(der: bytes, host: str) -> tuple[CertInfo, bool] | None:
+    # A fleet meets the same few certificates over and over (a shared relay serves hundreds of
+    # gateways): parse each once per host. days_left is computed fresh by the caller.
+    try:
+        cert = x509.load_der_x509_certificate(der)
+    except ValueError:  # a certificate cryptography cannot parse: the session is still described
+        return None
+    return cert_info(cert), name_matches(cert, host)
+
+
+def _with_days_left(info: CertInfo, *, now: datetime | None) -> CertInfo:
+    not_after = datetime.strptime(info.not_after, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    return dataclasses.replace(info, days_left=_days_left(not_after, now))
 
 
 def cert_info(cert: x509.Certificate, *, now: datetime | None = None) -> CertInfo:
     """Summarise a certificate: who it is for, who issued it, and how long it has left."""
     not_after = cert.not_valid_after_utc
-    seconds_left = (not_after - (now or datetime.now(UTC))).total_seconds()
     return CertInfo(
         subject=cert.subject.rfc4514_string(),
         issuer=cert.issuer.rfc4514_string(),
         san=tuple(_san_names(cert)),
         not_after=not_after.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        # Rounded down: an hour past expiry is day -1, an hour before it day 0.
-        days_left=math.floor(seconds_left / _DAY_SECONDS),
+        days_left=_days_left(not_after, now),
     )
+
+
+def _days_left(not_after: datetime, now: datetime | None) -> int:
+    seconds_left = (not_after - (now or datetime.now(UTC))).total_seconds()
+    # Rounded down: an hour past expiry is day -1, an hour before it day 0.
+    return math.floor(seconds_left / _DAY_SECONDS)
 
 
 def _san(cert: x509.Certificate) -> x509.SubjectAlternativeName | None:

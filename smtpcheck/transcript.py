@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
 __all__ = ["MASK", "Transcript", "redact", "redact_text", "secret_forms"]
@@ -35,6 +35,8 @@ class Transcript:
 
     def command(self, args: Sequence[bytes]) -> None:
         """Record a command, masking credentials."""
+        if not self.enabled:  # the common case in a fleet: skip the formatting too
+            return
         verb = args[0].decode("ascii", "replace").upper() if args else ""
         if verb == "AUTH":
             # RFC 4954: "AUTH mechanism [initial-response]"; the response carries credentials.
@@ -50,6 +52,8 @@ class Transcript:
 
     def reply(self, code: int, message: str) -> None:
         """Record a reply, one line per line of a multi-line reply."""
+        if not self.enabled:
+            return
         if code != _AUTH_CONTINUE:
             self._in_auth = False
         parts = message.split("\n") if message else [""]
@@ -59,11 +63,11 @@ class Transcript:
 
     def note(self, text: str) -> None:
         """Record what smtpcheck did or saw that is not an SMTP line (TLS, a second connection)."""
-        self._add(f"-- {text}")
+        if self.enabled:
+            self._lines.append(f"-- {text}")
 
     def _add(self, line: str) -> None:
-        if self.enabled:
-            self._lines.append(line)
+        self._lines.append(line)
 
 
 def secret_forms(user: str | None, password: str | None) -> tuple[str, ...]:
@@ -93,9 +97,20 @@ def redact_text(text: str, secrets: Iterable[str]) -> str:
 
 def redact(value: T, secrets: Sequence[str]) -> T:
     """Return a copy of a frozen dataclass with every secret masked in all its strings."""
-    if not secrets:
-        return value
+    if not secrets or not any(s in text for text in _strings(value) for s in secrets):
+        return value  # nearly always: rebuilding every field would cost more than the search
     return _scrub(value, secrets)  # type: ignore[no-any-return]
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if type(value) is str:
+        yield value
+    elif isinstance(value, tuple):
+        for item in value:
+            yield from _strings(item)
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for f in dataclasses.fields(value):
+            yield from _strings(getattr(value, f.name))
 
 
 def _scrub(value: Any, secrets: Sequence[str]) -> Any:
