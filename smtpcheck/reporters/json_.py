@@ -1,6 +1,9 @@
 """The JSON report: the stable, versioned contract other tools parse (schema 1).
 
-Adding a key is compatible; renaming or removing one needs ``schema`` 2.
+Adding a key is compatible; renaming or removing one needs ``schema`` 2. The layout puts the
+head of the report on the first line and each gateway on a line of its own: one line per gateway
+greps and diffs well, and lets ``json`` use its C encoder (``indent`` would switch it to the
+pure-Python one, the slowest part of rendering a fleet).
 """
 
 from __future__ import annotations
@@ -48,13 +51,16 @@ def report_to_dict(report: Report) -> dict[str, Any]:
 
 
 def render_json(report: Report, options: RenderOptions) -> str:
-    """Render the report as indented JSON (``-v`` adds each probe's redacted transcript)."""
+    """Render the report as JSON, one gateway per line (``-v`` adds each probe's transcript)."""
     data = report_to_dict(report)
+    gateways = data.pop("gateways")
     if options.verbose:
-        for gateway, rendered in zip(report.gateways, data["gateways"], strict=True):
+        for gateway, rendered in zip(report.gateways, gateways, strict=True):
             if gateway.probe is not None:
                 rendered["probe"]["transcript"] = list(gateway.probe.transcript)
-    text = json.dumps(data, indent=2, ensure_ascii=False)
+    head = json.dumps(data, ensure_ascii=False)[:-1]  # without its closing brace
+    lines = ",\n".join(json.dumps(g, ensure_ascii=False) for g in gateways)
+    text = f'{head}, "gateways": [\n{lines}\n]}}' if gateways else f'{head}, "gateways": []}}'
     # A lone surrogate (JSON input may hold "\ud800") cannot be written as UTF-8: keep it escaped.
     return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n"
 
@@ -63,7 +69,7 @@ def _finding(finding: Finding, *, with_source: bool = False) -> dict[str, Any]:
     data: dict[str, Any] = {
         "code": finding.code,
         "slug": finding.slug,
-        "severity": str(finding.severity),
+        "severity": finding.severity.value,
         "message": finding.message,
         "param": finding.param,
         "fix": finding.fix,
@@ -78,12 +84,12 @@ def _gateway(gateway: GatewayReport) -> dict[str, Any]:
     return {
         "id": gateway.id,
         "label": gateway.label,
-        "kind": str(gateway.kind),
+        "kind": gateway.kind.value,
         "source": gateway.source,
-        "status": str(gateway.status),
+        "status": gateway.status.value,
         "endpoint": None
         if endpoint is None
-        else {"host": endpoint.host, "port": endpoint.port, "mode": str(endpoint.mode)},
+        else {"host": endpoint.host, "port": endpoint.port, "mode": endpoint.mode.value},
         "findings": [_finding(f) for f in gateway.findings],
         "probe": None if gateway.probe is None else probe_to_dict(gateway.probe),
         "suggestion": None
@@ -106,10 +112,10 @@ def probe_to_dict(probe: ProbeResult) -> dict[str, Any]:
         "extensions": list(probe.extensions),
         "auth_mechanisms_before_tls": list(probe.auth_mechanisms_before_tls),
         "auth_mechanisms": list(probe.auth_mechanisms),
-        "failure": None if probe.failure is None else str(probe.failure),
+        "failure": None if probe.failure is None else probe.failure.value,
         "failure_detail": probe.failure_detail,
         "reply_code": probe.reply_code,
-        "port_hint": None if probe.port_hint is None else str(probe.port_hint),
+        "port_hint": None if probe.port_hint is None else probe.port_hint.value,
         "tls_error": probe.tls_error,
         "skipped": probe.skipped or None,
         "ms": round(probe.ms, 2),
