@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 
@@ -31,6 +32,7 @@ _MAX_DOMAIN = 255
 _MAX_PATH = 256  # including the angle brackets of the reverse-path
 
 
+@functools.lru_cache(maxsize=4096)  # a fleet repeats its senders and relays; checks are pure
 def address_problem(address: str) -> str | None:
     """Return why ``address`` is not a valid RFC 5321 mailbox, or None when it is."""
     if address == OBFUSCATED_EMAIL or "email protected" in address:
@@ -78,6 +80,7 @@ def _domain(name: str, label: re.Pattern[str]) -> bool:
     return bool(name) and all(label.fullmatch(part) for part in name.split("."))
 
 
+@functools.lru_cache(maxsize=4096)
 def host_problem(host: str) -> str | None:
     """Return why ``host`` is not a bare host name or IP address, or None when it is."""
     if host != host.strip() or any(c.isspace() for c in host):

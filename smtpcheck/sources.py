@@ -118,6 +118,8 @@ def parse_document(
         return SourceDocument(source, None, json_error=JsonError(1, 1, "nested too deeply"))
     except _NotJsonConstantError as exc:
         return SourceDocument(source, None, json_error=_constant_error(text, exc.name))
+    if "$" not in text and REDACTED not in text:
+        environ = None  # nothing to resolve: skip walking every value of every gateway
     return document_from_data(value, source=source, environ=environ)
 
 
@@ -285,8 +287,8 @@ def _resolve(
     for key, value in item.items():
         if key == "params" and isinstance(value, dict):
             result[key] = _resolve(value, environ, unset, redacted)
-        elif not isinstance(value, str):
-            result[key] = value
+        elif not isinstance(value, str) or (value[:1] != "$" and value != REDACTED):
+            result[key] = value  # the common case: nothing to resolve
         elif is_escaped_reference(value):
             result[key] = value[1:]
         elif value == REDACTED and is_secret_param(key):

@@ -6,6 +6,7 @@ This package is the only place that imports click. Commands import the pipeline 
 
 from __future__ import annotations
 
+import gc
 import sys
 
 import click
@@ -39,6 +40,11 @@ cli.add_command(demo)
 
 def main(argv: list[str] | None = None) -> None:
     """Run the command line; expected failures print one line and exit 2, never a traceback."""
+    # A run allocates many small objects that live until it ends (gateways, findings, reports)
+    # and makes almost no cycles: collecting every 700 allocations, rescanning all of them each
+    # time, cost ~15 % of validating 10 000 gateways. Collect rarely, and never rescan imports.
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
     try:
         # Without standalone mode click returns ctx.exit()'s code instead of exiting itself.
         code = cli.main(args=argv, prog_name="smtpcheck", standalone_mode=False)

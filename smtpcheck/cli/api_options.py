@@ -9,13 +9,11 @@ the API is used, so commands that read files start fast.
 from __future__ import annotations
 
 import functools
-import ipaddress
 import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar, cast
-from urllib.parse import urlsplit
 
 import click
 from click.core import ParameterSource
@@ -86,6 +84,8 @@ def api_options(command: F) -> F:
 def _check_url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     if value is None:
         return None
+    from urllib.parse import urlsplit
+
     try:
         parts = urlsplit(value.strip())
     except ValueError:  # such as an unclosed "[" of an IPv6 address
@@ -205,23 +205,18 @@ def _one_session(
 
 
 def _warn_if_cleartext(base_url: str) -> None:
+    from urllib.parse import urlsplit
+
+    from smtpcheck.address import is_loopback
+
     parts = urlsplit(base_url)
-    if parts.scheme != "http" or _is_loopback(parts.hostname or ""):
+    if parts.scheme != "http" or is_loopback(parts.hostname or ""):
         return
     click.echo(
         "smtpcheck: warning: --api-url is plain http: the session hash and password cross "
         "the network unencrypted",
         err=True,
     )
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def fetch_api_list(api: ApiOptions) -> dict[str, Any]:

@@ -12,13 +12,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from smtpcheck.errors import SmtpcheckError
-from smtpcheck.results import Severity
 
 if TYPE_CHECKING:
     from smtpcheck.checker import StaticOptions
     from smtpcheck.cli.api_options import ApiOptions
     from smtpcheck.inputs import SourceDocument
-    from smtpcheck.results import Report
+    from smtpcheck.results import Report, Severity
 
 __all__ = [
     "EXIT_ERROR",
@@ -82,8 +81,8 @@ def report_options(formats: Sequence[str] = REPORT_FORMATS) -> Callable[[F], F]:
                 ),
                 click.option(
                     "--fail-on",
-                    type=click.Choice([Severity.ERROR.value, Severity.WARNING.value]),
-                    default=Severity.ERROR.value,
+                    type=click.Choice(["error", "warning"]),  # Severity, not imported here
+                    default="error",
                     show_default=True,
                     help="Lowest finding severity that makes the exit code 1.",
                 ),
@@ -211,6 +210,7 @@ def finish(
 ) -> None:
     """Render the report where the user asked and exit with the run's code."""
     from smtpcheck.reporters import RenderOptions, render
+    from smtpcheck.results import Severity
 
     severity = Severity(fail_on)
     options = RenderOptions(

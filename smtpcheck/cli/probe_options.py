@@ -6,7 +6,6 @@ Defined once here so that ``--timeout``, ``--per-host``, ``--ca-file``, ``--ehlo
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -75,5 +74,7 @@ def machine_name(ehlo: str | None) -> str:
     if ehlo is not None:
         return ehlo
     # Looked up once per run, never per connection (it can mean a DNS query).
+    import socket
+
     name = socket.getfqdn()
     return name if name and not any(c.isspace() for c in name) else "localhost"

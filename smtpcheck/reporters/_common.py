@@ -42,6 +42,8 @@ def printable(text: str) -> str:
 
 def display_width(text: str) -> int:
     """Return how many terminal columns the text takes (wide CJK: 2, combining marks: 0)."""
+    if text.isascii():  # nearly every cell: one column per character, no per-character lookups
+        return len(text)
     width = 0
     for char in text:
         if unicodedata.combining(char):

@@ -134,6 +134,9 @@ def unknown_param(config: Config) -> Iterator[Violation]:
         yield Violation(message, param=key, fix=fix)
 
 
+_TYPED_PARAMS = tuple(sorted(INT_PARAMS | BOOL_PARAMS))
+
+
 @rule(code="SC004", slug="string-typed-value", severity=Severity.WARNING, scope=Scope.CONFIG)
 def string_typed_value(config: Config) -> Iterator[Violation]:
     """A number or true/false param written as a string.
@@ -157,7 +160,7 @@ def string_typed_value(config: Config) -> Iterator[Violation]:
     Fix:
         Write numbers and true/false without quotes.
     """
-    for key in sorted(INT_PARAMS | BOOL_PARAMS):
+    for key in _TYPED_PARAMS:
         value = config.params.given(key)
         if not isinstance(value, str):
             continue
