@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from smtpcheck.reporters.base import RenderOptions, Reporter
-from smtpcheck.reporters.json_ import render_json, report_to_dict
-from smtpcheck.reporters.junit import render_junit
-from smtpcheck.reporters.nagios import nagios_exit_code, render_nagios
-from smtpcheck.reporters.prometheus import render_prometheus
-from smtpcheck.reporters.text import render_text
+from smtpcheck.reporters.json_ import report_to_dict
 from smtpcheck.results import Report
+
+if TYPE_CHECKING:
+    from smtpcheck.reporters.nagios import nagios_exit_code
 
 __all__ = [
     "REPORTERS",
@@ -22,12 +23,19 @@ __all__ = [
 REPORTERS: dict[str, Reporter] = {
     reporter.name: reporter
     for reporter in (
-        Reporter("text", "text/plain; charset=utf-8", render_text),
-        Reporter("json", "application/json", render_json),
-        Reporter("junit", "application/xml", render_junit),
-        Reporter("nagios", "text/plain; charset=utf-8", render_nagios),
+        Reporter("text", "text/plain; charset=utf-8", "smtpcheck.reporters.text", "render_text"),
+        Reporter("json", "application/json", "smtpcheck.reporters.json_", "render_json"),
+        Reporter("junit", "application/xml", "smtpcheck.reporters.junit", "render_junit"),
+        Reporter(
+            "nagios", "text/plain; charset=utf-8", "smtpcheck.reporters.nagios", "render_nagios"
+        ),
         # The exposition format's own media type, as Prometheus servers expect it.
-        Reporter("prometheus", "text/plain; version=0.0.4; charset=utf-8", render_prometheus),
+        Reporter(
+            "prometheus",
+            "text/plain; version=0.0.4; charset=utf-8",
+            "smtpcheck.reporters.prometheus",
+            "render_prometheus",
+        ),
     )
 }
 
@@ -35,3 +43,11 @@ REPORTERS: dict[str, Reporter] = {
 def render(report: Report, fmt: str, options: RenderOptions | None = None) -> str:
     """Render the report in the named format."""
     return REPORTERS[fmt].render(report, options or RenderOptions())
+
+
+def __getattr__(name: str) -> object:
+    if name == "nagios_exit_code":  # re-exported without importing the nagios module up front
+        from smtpcheck.reporters.nagios import nagios_exit_code
+
+        return nagios_exit_code
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

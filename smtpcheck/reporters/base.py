@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 from smtpcheck.results import Report, Severity
 
@@ -25,8 +27,14 @@ class RenderOptions:
 
 @dataclass(frozen=True, slots=True)
 class Reporter:
-    """One output format."""
+    """One output format, its render function imported only when the format is used."""
 
     name: str
     media_type: str
-    render: Callable[[Report, RenderOptions], str]
+    module: str  # e.g. "smtpcheck.reporters.junit": xml.etree costs a run that never needs it
+    function: str
+
+    def render(self, report: Report, options: RenderOptions) -> str:
+        """Render the report in this format."""
+        render = getattr(importlib.import_module(self.module), self.function)
+        return cast(Callable[[Report, RenderOptions], str], render)(report, options)

@@ -6,7 +6,6 @@ and severity on them to make `Finding`s, so a check never repeats its own identi
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -111,6 +110,8 @@ class Rule(Generic[T]):
     @property
     def doc(self) -> str:
         """Return the rule's documentation: its check's docstring, dedented."""
+        import inspect  # only `smtpcheck rules` reads docs; validate should not pay the import
+
         return inspect.cleandoc(self.check.__doc__ or "")
 
     @property
