@@ -1,8 +1,8 @@
 """Client of the Navixy panel API: log in, list the email gateways, log out again.
 
-The only module that imports httpx. Transport errors, HTTP statuses and the panel's
-``status.code`` become a `PlatformError` here and nowhere else, with a message written for
-people. The session hash and the panel password travel only in request bodies, and every message
+With `panel_answers`, the only module that imports httpx. Transport errors, HTTP statuses and
+the panel's ``status.code`` become a `PlatformError` here and nowhere else, with a message
+written for people (`panel_answers` words it). The session hash and the panel password travel only in request bodies, and every message
 is scrubbed of them, so they reach no output, log, repr or traceback.
 """
 
@@ -11,22 +11,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import json
-import os
 import random
-import socket
 import ssl
 import time
-from collections.abc import Awaitable, Callable, Collection, Iterator
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 
 from smtpcheck._version import __version__
 from smtpcheck.errors import PlatformError, UsageError
+from smtpcheck.panel_answers import Failure, decode, retry_after_seconds, transport_failure
 
 __all__ = [
     "AUTH_ACTION",
@@ -43,28 +39,7 @@ AUTH_ACTION = "panel/account/auth"
 LIST_ACTION = "panel/gateways/email/list"
 LOGOUT_ACTION = "panel/account/logout"
 
-_NOT_A_PANEL = "; is --api-url a panel API base such as https://api.eu.navixy.com/v2?"
-# Transient by their documented meaning: database error, unexpected error, "queue service error,
-# try again later", database unavailable, too many requests.
-_TRANSIENT_CODES = frozenset({1, 6, 8, 14, 15})
-_SIGN_IN_AGAIN = "log in again (a panel session lasts 24 hours)"
-_MESSAGES = {
-    2: "the panel refused the service credentials (code 2)",
-    3: "the panel rejected the session hash (code 3): check --hash or NAVIXY_HASH",
-    4: f"session hash invalid or expired (code 4): {_SIGN_IN_AGAIN}",
-    11: "login refused (code 11): access denied, the dealer account is blocked",
-    12: "login refused (code 12): no such dealer, or a wrong password; check --login and "
-    "NAVIXY_PASSWORD",
-    13: "the panel account lacks the permission email_gateways: read (code 13)",
-    15: "rate limited by the panel API (code 15)",
-    101: "the panel is in demo mode, which disables this function (code 101)",
-    102: "login refused (code 102): wrong login or password",
-    111: "the API does not know {action} (code 111)" + _NOT_A_PANEL,
-    112: "the API does not know {action} (code 112)" + _NOT_A_PANEL,
-}
 _LOGOUT_TIMEOUT = 5.0
-
-_E = TypeVar("_E", bound=BaseException)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,43 +77,6 @@ class RetryPolicy:
         # Half fixed, so tries stay spaced out; half random, so the cron jobs of many hosts
         # started in the same minute do not retry in lockstep.
         return ceiling / 2 * (1 + jitter)
-
-
-def retry_after_seconds(value: str, *, now: datetime) -> float | None:
-    """Return the wait a ``Retry-After`` header asks for (delay-seconds or an HTTP date).
-
-    None when the header is malformed; a date in the past means no wait.
-    """
-    text = value.strip()
-    if text.isdigit():
-        return float(text)
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:  # "-0000": UTC by RFC 5322, but parsed as naive
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - now).total_seconds())
-
-
-class _Failure(Exception):
-    """One try failed; ``retry`` says whether another try can help."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        retry: bool,
-        retry_after: float | None = None,
-        status_code: int | None = None,
-        http_status: int | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.retry = retry
-        self.retry_after = retry_after
-        self.status_code = status_code
-        self.http_status = http_status
 
 
 class PlatformClient:
@@ -238,7 +176,7 @@ class PlatformClient:
         for attempt in itertools.count(1):
             try:
                 return await self._try(action, body, deadline)
-            except _Failure as caught:
+            except Failure as caught:
                 failure = caught
             pause = self._pause(attempt, failure)
             if pause is not None and self._clock() + pause < deadline:
@@ -255,7 +193,7 @@ class PlatformClient:
             )
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _pause(self, attempt: int, failure: _Failure) -> float | None:
+    def _pause(self, attempt: int, failure: Failure) -> float | None:
         """Return how long to wait before the next try, or None when trying again cannot help."""
         if not failure.retry or attempt >= self._policy.attempts:
             return None
@@ -280,11 +218,11 @@ class PlatformClient:
                     url, json=body, timeout=max(0.001, min(self._timeout, remaining))
                 )
         except TimeoutError:
-            failure = _Failure(f"no answer within {self._deadline:g} s in all", retry=False)
+            failure = Failure(f"no answer within {self._deadline:g} s in all", retry=False)
         except httpx.HTTPError as exc:
-            failure = _transport_failure(exc, url)
+            failure = transport_failure(exc, url)
         else:
-            return _decode(response, action, self._secrets)
+            return decode(response, action, self._secrets)
         raise failure  # outside the except clause: no reference to httpx's exception survives
 
     def _error(
@@ -304,165 +242,6 @@ class PlatformClient:
             status_code=status_code,
             http_status=http_status,
         )
-
-
-def _chain(exc: BaseException) -> Iterator[BaseException]:
-    """Yield the exception, then its causes and contexts, each once (chains can loop)."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        yield current
-        current = current.__cause__ or current.__context__
-
-
-def _cause(exc: BaseException, kind: type[_E]) -> _E | None:
-    """Return the first exception of ``kind`` in the chain of causes and contexts."""
-    return next((e for e in _chain(exc) if isinstance(e, kind)), None)
-
-
-def _innermost_os_error(exc: BaseException) -> OSError | None:
-    errors = [e for e in _chain(exc) if isinstance(e, OSError)]
-    return errors[-1] if errors else None
-
-
-def _transport_failure(exc: httpx.HTTPError, url: str) -> _Failure:
-    """Name what went wrong below HTTP; connection trouble and timeouts are worth a retry."""
-    parts = httpx.URL(url)
-    host, where = parts.host, parts.netloc.decode("ascii")
-    if isinstance(exc, httpx.TimeoutException):
-        phase = {
-            httpx.ConnectTimeout: "connecting to",
-            httpx.WriteTimeout: "sending to",
-            httpx.PoolTimeout: "waiting to connect to",
-        }.get(type(exc), "waiting for the answer of")
-        return _Failure(f"timed out {phase} {where}", retry=True)
-    tls = _cause(exc, ssl.SSLError)
-    if tls is not None:
-        return _Failure(_tls_message(host, tls), retry=False)  # retrying cannot fix a certificate
-    dns = _cause(exc, socket.gaierror)
-    if dns is not None:
-        # Only EAI_AGAIN ("temporary failure in name resolution") can go away by itself.
-        return _Failure(
-            f"cannot resolve {host}: {dns.strerror}", retry=dns.errno == socket.EAI_AGAIN
-        )
-    if isinstance(exc, httpx.RemoteProtocolError):
-        return _Failure(f"{where} closed the connection without a proper answer", retry=True)
-    if isinstance(exc, httpx.UnsupportedProtocol | httpx.ProxyError):
-        return _Failure(f"cannot send the request to {where} ({type(exc).__name__})", retry=False)
-    if isinstance(exc, httpx.TransportError):
-        os_error = _innermost_os_error(exc)
-        detail = os.strerror(os_error.errno).lower() if os_error and os_error.errno else "failed"
-        return _Failure(f"cannot connect to {where}: {detail}", retry=True)
-    return _Failure(f"the request to {where} failed ({type(exc).__name__})", retry=False)
-
-
-def _tls_message(host: str, error: ssl.SSLError) -> str:
-    if isinstance(error, ssl.SSLCertVerificationError):
-        # verify_message is set by the ssl module; an error built elsewhere may lack it.
-        detail = getattr(error, "verify_message", None) or "certificate verify failed"
-        return (
-            f"TLS certificate of {host} is not trusted ({detail}); for a panel "
-            "with a private CA, set SSL_CERT_FILE to its CA bundle"
-        )
-    reason = getattr(error, "reason", None) or type(error).__name__
-    hint = ""
-    if reason in ("WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "UNKNOWN_PROTOCOL"):
-        hint = "; does this port speak plain HTTP? then the URL starts with http://"
-    return f"TLS handshake with {host} failed ({reason}){hint}"
-
-
-def _decode(response: httpx.Response, action: str, secrets: Collection[str]) -> dict[str, Any]:
-    """Return a successful answer's data; raise `_Failure` named by the panel's status code."""
-    http = response.status_code
-    transient = http >= 500 or http == 429
-    header = response.headers.get("Retry-After")
-    wait = retry_after_seconds(header, now=datetime.now(UTC)) if header else None
-    try:
-        data = json.loads(response.content)
-    except ValueError:  # also UnicodeDecodeError
-        data = None
-    if not isinstance(data, dict):
-        raise _Failure(
-            _not_json(response, data, secrets),
-            retry=transient,
-            retry_after=wait,
-            http_status=http,
-        )
-    if data.get("success") is True and response.is_success:
-        return data
-    status = data.get("status")
-    code = status.get("code") if isinstance(status, dict) else None
-    if not isinstance(code, int) or isinstance(code, bool):
-        if http == 429:
-            message = "rate limited by the panel API (HTTP 429)"
-        else:
-            message = f"HTTP {http}, and the answer carries no panel status code{_NOT_A_PANEL}"
-        raise _Failure(message, retry=transient, retry_after=wait, http_status=http)
-    assert isinstance(status, dict)
-    raise _Failure(
-        _describe(code, status, data, action, secrets),
-        retry=transient or code in _TRANSIENT_CODES,
-        retry_after=wait,
-        status_code=code,
-        http_status=http,
-    )
-
-
-def _not_json(response: httpx.Response, data: object, secrets: Collection[str]) -> str:
-    http = response.status_code
-    if response.is_redirect and "Location" in response.headers:
-        return (
-            f"HTTP {http}: the API moved to {_quoted(response.headers['Location'], secrets)}; "
-            "give its base URL as --api-url"
-        )
-    if http == 429:
-        return "rate limited by the panel API (HTTP 429)"
-    content_type = response.headers.get("Content-Type", "")
-    if "html" in content_type or response.content.lstrip()[:1] == b"<":
-        what = "an HTML page"
-    elif not response.content.strip():
-        what = "an empty body"
-    elif data is not None:
-        what = "JSON that is not an object"
-    else:
-        what = "a body that is not JSON"
-    hint = "" if http >= 500 else _NOT_A_PANEL
-    return f"HTTP {http} with {what} instead of a panel API answer{hint}"
-
-
-def _describe(
-    code: int, status: dict[str, Any], data: dict[str, Any], action: str, secrets: Collection[str]
-) -> str:
-    # Keyed by the code alone: the docs warn that descriptions change.
-    if code == 7:
-        problems = [
-            f"{item.get('parameter')}: {item.get('error')}"
-            for item in data.get("errors") or ()
-            if isinstance(item, dict)
-        ]
-        detail = f": {_quoted('; '.join(problems), secrets)}" if problems else ""
-        return f"the panel rejected the request parameters (code 7){detail}"
-    if code in _MESSAGES:
-        return _MESSAGES[code].format(action=action)
-    description = status.get("description")
-    said = (
-        f" ({_quoted(description, secrets)})"
-        if isinstance(description, str) and description
-        else ""
-    )
-    return f"the panel refused the request with code {code}{said}"
-
-
-def _quoted(text: str, secrets: Collection[str], limit: int = 200) -> str:
-    """Return server-sent text fit for a one-line message: scrubbed, printable, bounded."""
-    # Scrubbed first: flattening could change a secret with spaces in it, and cutting could
-    # leave a prefix of one that no longer matches.
-    for secret in secrets:
-        text = text.replace(secret, "***")
-    # A newline would break the one-line contract, an escape sequence would reach the terminal.
-    flat = " ".join("".join(c if c.isprintable() else " " for c in text).split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def fetch_gateway_list(
