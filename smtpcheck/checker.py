@@ -29,12 +29,15 @@ from smtpcheck.rules import (
     check_fleet,
     internal_error,
 )
+from smtpcheck.settings import SmtpSettings
+from smtpcheck.transcript import redact, secret_forms
 
 __all__ = [
     "Inventory",
     "StaticOptions",
     "collect",
     "gateway_report",
+    "internal_finding",
     "static_findings",
     "validate",
 ]
@@ -116,7 +119,15 @@ def static_findings(entry: GatewayEntry, selection: Selection) -> list[Finding]:
     try:
         return check_entry(entry, selection)
     except Exception as exc:  # the per-gateway guard: one bad gateway never stops the others
-        return [internal_error(exc)]
+        return [internal_finding(exc, entry.settings)]
+
+
+def internal_finding(error: Exception, settings: SmtpSettings | None) -> Finding:
+    """Return SC901 for a bug met while checking a gateway, its password scrubbed from the text."""
+    finding = internal_error(error)
+    if settings is None or settings.password is None:
+        return finding
+    return redact(finding, secret_forms(settings.user, settings.password.get_secret_value()))
 
 
 def validate(documents: Iterable[SourceDocument], options: StaticOptions) -> Report:

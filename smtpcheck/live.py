@@ -15,17 +15,23 @@ from dataclasses import dataclass, field
 
 from smtpcheck._version import __version__
 from smtpcheck.address import host_problem
-from smtpcheck.checker import Inventory, StaticOptions, collect, gateway_report, static_findings
+from smtpcheck.checker import (
+    Inventory,
+    StaticOptions,
+    collect,
+    gateway_report,
+    internal_finding,
+    static_findings,
+)
 from smtpcheck.discover import SHORT_TIMEOUT, DiscoverOptions
 from smtpcheck.inputs import GatewayEntry, SourceDocument
 from smtpcheck.probe import ProbeOptions, probe_gateway
 from smtpcheck.results import FailureKind, Finding, GatewayReport, ProbeResult, Report, Status
-from smtpcheck.rules import Selection, check_live, internal_error
+from smtpcheck.rules import Selection, check_live
 from smtpcheck.rules.base import Config, Live
 from smtpcheck.runner import Outcome, Progress, RunLimits, probe_all
 from smtpcheck.settings import SmtpSettings
 from smtpcheck.suggest import suggest_fixes
-from smtpcheck.transcript import redact, secret_forms
 
 __all__ = ["LiveOptions", "check", "check_async", "check_collected", "skip_reason"]
 
@@ -130,7 +136,7 @@ async def _suggest(
     found = await suggest_fixes([(c.params, c.settings) for _, c in failed], options)
     for (index, config), suggestion in zip(failed, found, strict=True):
         if isinstance(suggestion, Exception):
-            findings = [*reports[index].findings, _internal(suggestion, config.settings)]
+            findings = [*reports[index].findings, internal_finding(suggestion, config.settings)]
             reports[index] = gateway_report(config.entry, findings, probe=reports[index].probe)
         elif suggestion is not None:
             reports[index] = dataclasses.replace(reports[index], suggestion=suggestion)
@@ -157,7 +163,7 @@ def _probed_report(
     selection: Selection,
 ) -> GatewayReport:
     if isinstance(outcome, Exception):
-        return gateway_report(config.entry, [*findings, _internal(outcome, config.settings)])
+        return gateway_report(config.entry, [*findings, internal_finding(outcome, config.settings)])
     findings = findings + _live_findings(config, outcome, live, selection)
     return gateway_report(config.entry, findings, probe=outcome)
 
@@ -174,9 +180,4 @@ def _live_findings(
     try:
         return check_live(subject, selection)
     except Exception as exc:  # a bug in a live rule is SC901 for this gateway, not a crash
-        return [_internal(exc, config.settings)]
-
-
-def _internal(error: Exception, settings: SmtpSettings) -> Finding:
-    password = settings.password.get_secret_value() if settings.password else None
-    return redact(internal_error(error), secret_forms(settings.user, password))
+        return [internal_finding(exc, config.settings)]

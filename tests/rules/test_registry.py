@@ -50,3 +50,26 @@ def test_registry_internal_error_is_sc901() -> None:
     assert finding.message == (
         "smtpcheck failed while checking this gateway: KeyError: 'mail.smtp.port'"
     )
+
+
+def test_registry_a_rule_bug_is_sc901_without_the_password(monkeypatch) -> None:
+    import json
+
+    from smtpcheck import checker
+    from smtpcheck.rules.base import EXAMPLE_GATEWAY
+    from smtpcheck.sources import parse_document
+
+    password = "Rule-Bug-Pw-913"
+
+    def broken(entry, selection):  # a bug that happens to carry the password in its message
+        raise ValueError(f"cannot judge {entry.settings.password.get_secret_value()}")
+
+    monkeypatch.setattr(checker, "check_entry", broken)
+    params = {**EXAMPLE_GATEWAY["params"], "mail.smtp.password": password}  # type: ignore[dict-item]
+    doc = parse_document(
+        json.dumps({**EXAMPLE_GATEWAY, "params": params}).encode(), source="gw.json", environ={}
+    )
+    (gateway,) = checker.validate([doc], checker.StaticOptions()).gateways
+    (finding,) = gateway.findings
+    assert (finding.code, gateway.status) == ("SC901", "error")
+    assert password not in finding.message and "cannot judge" in finding.message
