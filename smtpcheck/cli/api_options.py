@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 import click
 from click.core import ParameterSource
 
+from smtpcheck.cli.options import stacked
+
 if TYPE_CHECKING:
     from smtpcheck.inputs import SourceDocument
 
@@ -58,7 +60,9 @@ class ApiOptions:
     @property
     def source(self) -> str:
         """Return how reports name this source: the list URL (it never carries the hash)."""
-        return f"{self.base_url}/panel/gateways/email/list"
+        from smtpcheck.platform import LIST_ACTION  # an API run loads the client anyway
+
+        return f"{self.base_url}/{LIST_ACTION}"
 
 
 def api_options(command: F) -> F:
@@ -75,10 +79,7 @@ def api_options(command: F) -> F:
         )
         return command(*args, **kwargs)
 
-    decorated: Callable[..., Any] = with_api
-    for option in reversed(_OPTIONS):
-        decorated = option(decorated)
-    return cast(F, decorated)
+    return cast(F, stacked(_OPTIONS)(with_api))
 
 
 def _check_url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:

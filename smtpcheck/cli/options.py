@@ -29,6 +29,7 @@ __all__ = [
     "report_exit_code",
     "report_options",
     "selectors",
+    "stacked",
     "static_options",
     "unknown_for_nagios",
     "use_color",
@@ -47,60 +48,65 @@ REPORT_FORMATS = ("text", "json", "junit", "nagios", "prometheus")
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def report_options(formats: Sequence[str] = REPORT_FORMATS) -> Callable[[F], F]:
-    """Add the options every reporting command shares."""
+def stacked(options: Sequence[Callable[[F], F]]) -> Callable[[F], F]:
+    """Return one decorator applying ``options`` so that ``--help`` lists them in that order."""
 
     def decorate(command: F) -> F:
-        for option in reversed(
-            [
-                click.option(
-                    "--format",
-                    "fmt",
-                    type=click.Choice(list(formats)),
-                    default="text",
-                    show_default=True,
-                    help="Output format.",
-                ),
-                click.option(
-                    "-o",
-                    "--output",
-                    type=click.Path(dir_okay=False, writable=True, path_type=Path),
-                    help="Write the report to this file instead of standard output.",
-                ),
-                click.option(
-                    "--select",
-                    multiple=True,
-                    metavar="CODE",
-                    help="Only these rules: a code, a prefix (SC1) or a slug; repeatable.",
-                ),
-                click.option(
-                    "--ignore",
-                    multiple=True,
-                    metavar="CODE",
-                    help="Skip these rules (same forms as --select).",
-                ),
-                click.option(
-                    "--fail-on",
-                    type=click.Choice(["error", "warning"]),  # Severity, not imported here
-                    default="error",
-                    show_default=True,
-                    help="Lowest finding severity that makes the exit code 1.",
-                ),
-                click.option(
-                    "--gateway",
-                    "gateway_ids",
-                    type=int,
-                    multiple=True,
-                    metavar="ID",
-                    help="Only the gateway with this id (repeatable).",
-                ),
-                click.option("--no-color", is_flag=True, help="Never colour the text output."),
-            ]
-        ):
+        for option in reversed(options):
             command = option(command)
         return command
 
     return decorate
+
+
+def report_options(formats: Sequence[str] = REPORT_FORMATS) -> Callable[[F], F]:
+    """Add the options every reporting command shares."""
+    return stacked(
+        [
+            click.option(
+                "--format",
+                "fmt",
+                type=click.Choice(list(formats)),
+                default="text",
+                show_default=True,
+                help="Output format.",
+            ),
+            click.option(
+                "-o",
+                "--output",
+                type=click.Path(dir_okay=False, writable=True, path_type=Path),
+                help="Write the report to this file instead of standard output.",
+            ),
+            click.option(
+                "--select",
+                multiple=True,
+                metavar="CODE",
+                help="Only these rules: a code, a prefix (SC1) or a slug; repeatable.",
+            ),
+            click.option(
+                "--ignore",
+                multiple=True,
+                metavar="CODE",
+                help="Skip these rules (same forms as --select).",
+            ),
+            click.option(
+                "--fail-on",
+                type=click.Choice(["error", "warning"]),  # Severity, not imported here
+                default="error",
+                show_default=True,
+                help="Lowest finding severity that makes the exit code 1.",
+            ),
+            click.option(
+                "--gateway",
+                "gateway_ids",
+                type=int,
+                multiple=True,
+                metavar="ID",
+                help="Only the gateway with this id (repeatable).",
+            ),
+            click.option("--no-color", is_flag=True, help="Never colour the text output."),
+        ]
+    )
 
 
 def verbose_option(command: F) -> F:

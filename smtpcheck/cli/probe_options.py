@@ -11,6 +11,8 @@ from typing import Any, TypeVar
 
 import click
 
+from smtpcheck.cli.options import stacked
+
 __all__ = ["machine_name", "probe_options", "try_port_option"]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -46,13 +48,7 @@ def probe_options(*, timeout: float) -> Callable[[F], F]:
             help="Name to send in EHLO [default: this machine's FQDN, looked up once].",
         ),
     ]
-
-    def decorate(command: F) -> F:
-        for option in reversed(options):
-            command = option(command)
-        return command
-
-    return decorate
+    return stacked(options)
 
 
 def try_port_option(command: F) -> F:
