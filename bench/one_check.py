@@ -3,15 +3,15 @@
 Usage: python -m bench.one_check [--runs 30] [--instance DIR]
 
 Calls `probe_gateway` directly (no CLI, no rules, no report) against the private instance's
-submission port (STARTTLS + AUTH) and its smtps port (implicit TLS + AUTH), --runs times each,
-and gives the median of every stage the probe records, its total, and the CPU time of one
-probe. "quickack off" replaces `smtpcheck.tlscontext.quickack` (and the name `smtpcheck.opening`
+submission port (STARTTLS + AUTH) and its smtps port (implicit TLS + AUTH), --runs times each, and
+gives the median of every stage the probe records, its total, and the CPU time of one probe.
+"quickack off" replaces `smtpcheck.probe.tls.quickack` (and the name `smtpcheck.probe.opening`
 imported from it) with a function that does nothing, in this process only: the stock client
-behaviour, with no product flag. For scale, the same exchange with bare aiosmtplib (stock,
-one shared SSL context, no quickack) is timed as well. The variants take turns, one probe
-each in a new random order every round and 5 ms apart, so that other load on the machine hits
-them alike; after two warm-up rounds. "Stalled" counts the probes with a stage of 20 ms or more:
-on loopback that is a wait for a delayed ACK (about 40 ms here), not work.
+behaviour, with no product flag. For scale, the same exchange with bare aiosmtplib (stock, one
+shared SSL context, no quickack) is timed as well. The variants take turns, one probe each in a new
+random order every round and 5 ms apart, so that other load on the machine hits them alike; after
+two warm-up rounds. "Stalled" counts the probes with a stage of 20 ms or more: on loopback that is
+a wait for a delayed ACK (about 40 ms here), not work.
 """
 
 from __future__ import annotations
@@ -33,10 +33,10 @@ import aiosmtplib
 from pydantic import SecretStr
 
 from bench.fleetsetup import EHLO, SENDER, add_instance_option, machine, postfix
-from smtpcheck.probe import ProbeOptions, probe_gateway
+from smtpcheck.config.javamail import SmtpSettings
+from smtpcheck.probe.session import ProbeOptions, probe_gateway
+from smtpcheck.probe.tls import build_tls_contexts
 from smtpcheck.results import TlsMode
-from smtpcheck.settings import SmtpSettings
-from smtpcheck.tlscontext import build_tls_contexts
 from tests.postfix.harness import PostfixInstance
 
 _WARM_UP = 2
@@ -76,8 +76,8 @@ def _quickack(enabled: bool) -> Iterator[None]:
         return
     # The SSL objects look the name up in tlscontext at each read; opening imported it.
     with (
-        mock.patch("smtpcheck.tlscontext.quickack", _no_quickack),
-        mock.patch("smtpcheck.opening.quickack", _no_quickack),
+        mock.patch("smtpcheck.probe.tls.quickack", _no_quickack),
+        mock.patch("smtpcheck.probe.opening.quickack", _no_quickack),
     ):
         yield
 

@@ -48,13 +48,13 @@ def _smtpcheck(fleet: str, ca: str, concurrency: int, report_path: str) -> dict[
     import asyncio
 
     import smtpcheck.cli  # what the console script loads before the command runs
-    from smtpcheck.checker import collect
     from smtpcheck.cli.options import documents_of, static_options
-    from smtpcheck.live import LiveOptions, check_collected
-    from smtpcheck.probe import ProbeOptions
+    from smtpcheck.pipeline.check import LiveOptions, check_collected
+    from smtpcheck.pipeline.validate import collect
+    from smtpcheck.probe.session import ProbeOptions
+    from smtpcheck.probe.tls import build_tls_contexts
     from smtpcheck.reporters import RenderOptions, render
     from smtpcheck.runner import RunLimits
-    from smtpcheck.tlscontext import build_tls_contexts
 
     del smtpcheck.cli
     clock.mark("imports")

@@ -20,10 +20,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from smtpcheck.checker import StaticOptions, validate
+from smtpcheck.config.loading import parse_document
+from smtpcheck.pipeline.validate import StaticOptions, validate
 from smtpcheck.reporters import render
 from smtpcheck.rules.base import EXAMPLE_GATEWAY
-from smtpcheck.sources import parse_document
 
 EXAMPLE_PARAMS = EXAMPLE_GATEWAY["params"]
 assert isinstance(EXAMPLE_PARAMS, dict)

@@ -12,10 +12,12 @@ from typing import TYPE_CHECKING
 from smtpcheck._version import __version__
 
 if TYPE_CHECKING:
-    from smtpcheck.checker import StaticOptions, validate
+    from smtpcheck.config.loading import document_from_data, load_paths, parse_document
     from smtpcheck.errors import ConfigLoadError, PlatformError, SmtpcheckError, UsageError
-    from smtpcheck.live import LiveOptions, check
-    from smtpcheck.probe import ProbeOptions, probe_gateway
+    from smtpcheck.pipeline.check import LiveOptions, check
+    from smtpcheck.pipeline.validate import StaticOptions, validate
+    from smtpcheck.probe.session import ProbeOptions, probe_gateway
+    from smtpcheck.probe.tls import TlsContexts, build_tls_contexts
     from smtpcheck.reporters import REPORTERS, RenderOptions, render
     from smtpcheck.results import (
         Endpoint,
@@ -29,8 +31,6 @@ if TYPE_CHECKING:
     )
     from smtpcheck.rules import ALL_RULES, Selection
     from smtpcheck.runner import RunLimits
-    from smtpcheck.sources import document_from_data, load_paths, parse_document
-    from smtpcheck.tlscontext import TlsContexts, build_tls_contexts
 
 __all__ = [
     "ALL_RULES",
@@ -66,15 +66,15 @@ __all__ = [
 ]
 
 _HOMES = {
-    "LiveOptions": "smtpcheck.live",
-    "check": "smtpcheck.live",
-    "ProbeOptions": "smtpcheck.probe",
-    "probe_gateway": "smtpcheck.probe",
+    "LiveOptions": "smtpcheck.pipeline.check",
+    "check": "smtpcheck.pipeline.check",
+    "ProbeOptions": "smtpcheck.probe.session",
+    "probe_gateway": "smtpcheck.probe.session",
     "RunLimits": "smtpcheck.runner",
-    "TlsContexts": "smtpcheck.tlscontext",
-    "build_tls_contexts": "smtpcheck.tlscontext",
-    "StaticOptions": "smtpcheck.checker",
-    "validate": "smtpcheck.checker",
+    "TlsContexts": "smtpcheck.probe.tls",
+    "build_tls_contexts": "smtpcheck.probe.tls",
+    "StaticOptions": "smtpcheck.pipeline.validate",
+    "validate": "smtpcheck.pipeline.validate",
     "ConfigLoadError": "smtpcheck.errors",
     "PlatformError": "smtpcheck.errors",
     "SmtpcheckError": "smtpcheck.errors",
@@ -92,9 +92,9 @@ _HOMES = {
     "TlsMode": "smtpcheck.results",
     "ALL_RULES": "smtpcheck.rules",
     "Selection": "smtpcheck.rules",
-    "document_from_data": "smtpcheck.sources",
-    "load_paths": "smtpcheck.sources",
-    "parse_document": "smtpcheck.sources",
+    "document_from_data": "smtpcheck.config.loading",
+    "load_paths": "smtpcheck.config.loading",
+    "parse_document": "smtpcheck.config.loading",
 }
 
 

@@ -13,8 +13,8 @@ import asyncio
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass
 
+from smtpcheck.config.javamail import SmtpSettings
 from smtpcheck.results import FailureKind, ProbeResult
-from smtpcheck.settings import SmtpSettings
 
 __all__ = ["Outcome", "Progress", "RunLimits", "probe_all", "probe_key"]
 

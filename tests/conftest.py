@@ -68,7 +68,7 @@ def certs(tmp_path_factory: pytest.TempPathFactory) -> Any:
 @pytest.fixture(scope="session")
 def tls_contexts(certs: Any) -> Any:
     """The client's contexts, built once as a run builds them, trusting the test CA."""
-    from smtpcheck.tlscontext import build_tls_contexts
+    from smtpcheck.probe.tls import build_tls_contexts
 
     return build_tls_contexts(ca_file=certs.ca_file)
 

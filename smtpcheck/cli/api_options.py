@@ -21,7 +21,7 @@ from click.core import ParameterSource
 from smtpcheck.cli.options import stacked
 
 if TYPE_CHECKING:
-    from smtpcheck.inputs import SourceDocument
+    from smtpcheck.config.documents import SourceDocument
 
 __all__ = [
     "HASH_ENV",
@@ -60,7 +60,7 @@ class ApiOptions:
     @property
     def source(self) -> str:
         """Return how reports name this source: the list URL (it never carries the hash)."""
-        from smtpcheck.platform import LIST_ACTION  # an API run loads the client anyway
+        from smtpcheck.panel.client import LIST_ACTION  # an API run loads the client anyway
 
         return f"{self.base_url}/{LIST_ACTION}"
 
@@ -208,7 +208,7 @@ def _one_session(
 def _warn_if_cleartext(base_url: str) -> None:
     from urllib.parse import urlsplit
 
-    from smtpcheck.address import is_loopback
+    from smtpcheck.config.address import is_loopback
 
     parts = urlsplit(base_url)
     if parts.scheme != "http" or is_loopback(parts.hostname or ""):
@@ -227,7 +227,7 @@ def fetch_api_list(api: ApiOptions) -> dict[str, Any]:
         PlatformError: the API could not be used.
         click.UsageError: a login without a password and no terminal to ask on.
     """
-    from smtpcheck.platform import Credentials, fetch_gateway_list
+    from smtpcheck.panel.client import Credentials, fetch_gateway_list
 
     if api.session_hash is not None:
         credentials = Credentials(session_hash=api.session_hash)
@@ -260,7 +260,7 @@ def api_documents(api: ApiOptions | None) -> list[SourceDocument]:
     """
     if api is None:
         return []
-    from smtpcheck.sources import document_from_data
+    from smtpcheck.config.loading import document_from_data
 
     data = fetch_api_list(api)
     # No "${NAME}" substitution: in API data it is text like any other. Expanding it would let

@@ -22,7 +22,7 @@ from smtpcheck.cli.options import (
 from smtpcheck.cli.probe_options import machine_name, probe_options, try_port_option
 
 if TYPE_CHECKING:
-    from smtpcheck.inputs import GatewayEntry
+    from smtpcheck.config.documents import GatewayEntry
     from smtpcheck.results import Report
 
 __all__ = ["check"]
@@ -31,7 +31,7 @@ _DEFAULT_TIMEOUT = 10.0
 
 
 def _address(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    from smtpcheck.address import address_problem
+    from smtpcheck.config.address import address_problem
 
     if value is not None and (problem := address_problem(value)):
         raise click.BadParameter(f"{value!r} is not an e-mail address: {problem}")
@@ -116,11 +116,11 @@ def check(
     """
     import asyncio
 
-    from smtpcheck.checker import collect
-    from smtpcheck.live import LiveOptions, check_collected
-    from smtpcheck.probe import ProbeOptions
+    from smtpcheck.pipeline.check import LiveOptions, check_collected
+    from smtpcheck.pipeline.validate import collect
+    from smtpcheck.probe.session import ProbeOptions
+    from smtpcheck.probe.tls import build_tls_contexts
     from smtpcheck.runner import RunLimits
-    from smtpcheck.tlscontext import build_tls_contexts
 
     suggest = suggest or write_fixed is not None
     if try_ports and not suggest:

@@ -16,7 +16,7 @@ _DEFAULT_TIMEOUT = 5.0  # discovery.SHORT_TIMEOUT, kept here so --help needs no 
 
 
 def _host(ctx: click.Context, param: click.Parameter, value: str) -> str:
-    from smtpcheck.address import host_problem
+    from smtpcheck.config.address import host_problem
 
     problem = host_problem(value)
     if problem is not None:
@@ -76,11 +76,11 @@ def discover(
     """
     import asyncio
 
-    from smtpcheck.discover import DiscoverOptions, Request, discover, host_settings
-    from smtpcheck.probe import ProbeOptions
+    from smtpcheck.discovery.search import DiscoverOptions, Request, discover, host_settings
+    from smtpcheck.probe.session import ProbeOptions
+    from smtpcheck.probe.tls import build_tls_contexts
     from smtpcheck.reporters.discovery import render_discovery
     from smtpcheck.runner import RunLimits
-    from smtpcheck.tlscontext import build_tls_contexts
 
     password = _password(user, password_env)
     options = DiscoverOptions(

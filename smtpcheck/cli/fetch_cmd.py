@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from smtpcheck.cli.api_options import ApiOptions, api_options, fetch_api_list
-from smtpcheck.params import REDACTED, escape_reference, is_secret_param
+from smtpcheck.config.params import REDACTED, escape_reference, is_secret_param
 
 __all__ = ["fetch", "prepare_for_file"]
 

@@ -18,7 +18,7 @@ from typing import Any
 import click
 
 from smtpcheck.cli.fetch_cmd import prepare_for_file, write_private
-from smtpcheck.inputs import GatewayEntry
+from smtpcheck.config.documents import GatewayEntry
 from smtpcheck.results import GatewayReport, Suggestion
 
 __all__ = ["fixed_gateway", "write_fixed_files"]

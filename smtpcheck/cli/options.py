@@ -14,9 +14,9 @@ import click
 from smtpcheck.errors import SmtpcheckError
 
 if TYPE_CHECKING:
-    from smtpcheck.checker import StaticOptions
     from smtpcheck.cli.api_options import ApiOptions
-    from smtpcheck.inputs import SourceDocument
+    from smtpcheck.config.documents import SourceDocument
+    from smtpcheck.pipeline.validate import StaticOptions
     from smtpcheck.results import Report, Severity
 
 __all__ = [
@@ -181,7 +181,7 @@ def static_options(
     Raises:
         UsageError: a selector names no rule.
     """
-    from smtpcheck.checker import StaticOptions
+    from smtpcheck.pipeline.validate import StaticOptions
     from smtpcheck.rules import Selection
 
     return StaticOptions(
@@ -199,7 +199,7 @@ def documents_of(sources: Sequence[str], api: ApiOptions | None) -> Iterator[Sou
     import itertools
 
     from smtpcheck.cli.api_options import api_documents
-    from smtpcheck.sources import load_paths
+    from smtpcheck.config.loading import load_paths
 
     if not sources and api is None:
         raise click.UsageError(

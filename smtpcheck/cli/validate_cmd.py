@@ -42,7 +42,7 @@ def validate(
     Each file may hold one gateway, an array of gateways or the panel's whole list response.
     With --api-url or --region the panel API's list is checked too, and SOURCE is optional.
     """
-    from smtpcheck.checker import validate as run_validate
+    from smtpcheck.pipeline.validate import validate as run_validate
 
     with unknown_for_nagios(fmt):
         options = static_options(select, ignore, gateway_ids)

@@ -17,14 +17,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from smtpcheck.checker import StaticOptions
+from smtpcheck.config.loading import load_paths
 from smtpcheck.demo.certs import make_certificates
 from smtpcheck.demo.servers import start_servers
-from smtpcheck.live import LiveOptions, check_async
-from smtpcheck.probe import ProbeOptions
+from smtpcheck.pipeline.check import LiveOptions, check_async
+from smtpcheck.pipeline.validate import StaticOptions
+from smtpcheck.probe.session import ProbeOptions
+from smtpcheck.probe.tls import build_tls_contexts
 from smtpcheck.results import Report, Status
-from smtpcheck.sources import load_paths
-from smtpcheck.tlscontext import build_tls_contexts
 
 __all__ = [
     "CONFIGS",

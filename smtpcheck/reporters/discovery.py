@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from smtpcheck._version import __version__
-from smtpcheck.candidates import Attempt, Discovery
+from smtpcheck.discovery.candidates import Attempt, Discovery
 from smtpcheck.reporters._common import MODE_WORDS, display_width, json_text, printable
 from smtpcheck.reporters.json_ import SCHEMA_VERSION, probe_to_dict
 

@@ -25,7 +25,7 @@ from smtpcheck.rules import (
 from smtpcheck.rules.base import Config, Live, Rule, Scope
 
 if TYPE_CHECKING:
-    from smtpcheck.inputs import GatewayEntry, SourceDocument
+    from smtpcheck.config.documents import GatewayEntry, SourceDocument
     from smtpcheck.results import Finding
 
 __all__ = [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from smtpcheck.address import is_loopback
+from smtpcheck.config.address import is_loopback
 from smtpcheck.results import Severity, TlsMode
 from smtpcheck.rules.base import Config, Scope, Violation, rule
 

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 from smtpcheck.results import Finding, ProbeResult, Severity
 
 if TYPE_CHECKING:
-    from smtpcheck.inputs import GatewayEntry
-    from smtpcheck.models import SmtpParams
-    from smtpcheck.settings import SmtpSettings
+    from smtpcheck.config.documents import GatewayEntry
+    from smtpcheck.config.javamail import SmtpSettings
+    from smtpcheck.config.models import SmtpParams
 
 __all__ = [
     "EXAMPLE_GATEWAY",

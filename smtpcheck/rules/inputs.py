@@ -8,13 +8,13 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
-from smtpcheck.params import BOOL_PARAMS, INT_PARAMS, JAVAMAIL_KEYS, KNOWN_PARAMS
+from smtpcheck.config.javamail import java_bool, java_int
+from smtpcheck.config.params import BOOL_PARAMS, INT_PARAMS, JAVAMAIL_KEYS, KNOWN_PARAMS
 from smtpcheck.results import Severity
 from smtpcheck.rules.base import Config, Scope, Violation, rule
-from smtpcheck.settings import java_bool, java_int
 
 if TYPE_CHECKING:
-    from smtpcheck.inputs import GatewayEntry, SourceDocument
+    from smtpcheck.config.documents import GatewayEntry, SourceDocument
 
 __all__ = [
     "bound_gateway_unknown",

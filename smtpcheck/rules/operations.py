@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from smtpcheck.address import address_problem
+from smtpcheck.config.address import address_problem
+from smtpcheck.config.javamail import java_int
 from smtpcheck.results import Severity
 from smtpcheck.rules.base import Config, Scope, Violation, rule
-from smtpcheck.settings import java_int
 
 __all__ = [
     "debug_enabled",

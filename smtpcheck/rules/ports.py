@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from smtpcheck.address import host_problem, is_ip_literal, is_loopback
+from smtpcheck.config.address import host_problem, is_ip_literal, is_loopback
+from smtpcheck.config.javamail import java_int
 from smtpcheck.results import Severity, TlsMode
 from smtpcheck.rules.base import Config, Scope, Violation, rule
-from smtpcheck.settings import java_int
 
 __all__ = [
     "auth_on_relay_port",

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from smtpcheck.config.javamail import java_bool
 from smtpcheck.results import Severity, TlsMode
 from smtpcheck.rules.base import Config, Scope, Violation, rule
 from smtpcheck.rules.ports import IMPLICIT_TLS_PORT
-from smtpcheck.settings import java_bool
 
 __all__ = [
     "certificate_checks_disabled",

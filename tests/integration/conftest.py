@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from smtpcheck.probe import ProbeOptions
-from smtpcheck.tlscontext import TlsContexts
+from smtpcheck.probe.session import ProbeOptions
+from smtpcheck.probe.tls import TlsContexts
 from tests.servers import HOST, Smtpd, resolver
 
 

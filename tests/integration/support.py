@@ -8,11 +8,11 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-from smtpcheck.checker import StaticOptions
-from smtpcheck.live import LiveOptions, check_async
-from smtpcheck.probe import ProbeOptions
+from smtpcheck.config.loading import document_from_data
+from smtpcheck.pipeline.check import LiveOptions, check_async
+from smtpcheck.pipeline.validate import StaticOptions
+from smtpcheck.probe.session import ProbeOptions
 from smtpcheck.results import CertInfo, Finding, GatewayReport, ProbeResult, Report, TlsInfo
-from smtpcheck.sources import document_from_data
 from tests.servers import PASSWORD, USER
 
 __all__ = [

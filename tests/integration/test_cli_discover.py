@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from smtpcheck.params import REDACTED
+from smtpcheck.config.params import REDACTED
 from tests.integration.support import gateway, run_smtpcheck
 from tests.platform.panel_server import READ, PanelServer
 from tests.servers import HOST, PASSWORD, USER, Smtpd

@@ -14,9 +14,9 @@ import pytest
 
 from smtpcheck.cli import main
 from smtpcheck.cli.fixed_files import fixed_gateway, write_fixed_files
-from smtpcheck.params import REDACTED
+from smtpcheck.config.loading import document_from_data
+from smtpcheck.config.params import REDACTED
 from smtpcheck.results import GatewayKind, GatewayReport, Status, Suggestion
-from smtpcheck.sources import document_from_data
 from tests.integration.support import gateway
 from tests.servers import PASSWORD, USER, Smtpd
 
@@ -138,7 +138,7 @@ def test_write_fixed_files_skips_gateways_without_a_suggestion(tmp_path):
 
 def test_discover_default_timeout_is_discoverys_short_one():
     from smtpcheck.cli import discover_cmd
-    from smtpcheck.discover import SHORT_TIMEOUT
+    from smtpcheck.discovery.search import SHORT_TIMEOUT
 
     # Kept apart so that `discover --help` imports no SMTP code; they must agree.
     assert discover_cmd._DEFAULT_TIMEOUT == SHORT_TIMEOUT

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from smtpcheck.config.loading import document_from_data
 from smtpcheck.results import CertInfo, FailureKind, ProbeResult, ProbeStep, Severity, TlsInfo
 from smtpcheck.rules import Selection, check_live
 from smtpcheck.rules.base import Config, Live
-from smtpcheck.sources import document_from_data
 from tests.integration.support import gateway
 
 

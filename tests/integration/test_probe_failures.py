@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from smtpcheck.connect import system_resolver
-from smtpcheck.probe import ProbeOptions
+from smtpcheck.probe.network import system_resolver
+from smtpcheck.probe.session import ProbeOptions
 from smtpcheck.results import FailureKind, GatewayReport, PortHint, Severity
 from tests.integration.support import codes, gateway, live_codes, probe_of, run_check
 from tests.servers import HOST, RawServer, Smtpd, TlsThreadServer, scripted

@@ -10,11 +10,11 @@ import trustme
 from cryptography import x509
 
 from smtpcheck.errors import UsageError
-from smtpcheck.probe import ProbeOptions
+from smtpcheck.probe.certificate import cert_info, name_matches
+from smtpcheck.probe.session import ProbeOptions
+from smtpcheck.probe.tls import build_tls_contexts
+from smtpcheck.probe.transcript import MASK, Transcript, redact, secret_forms
 from smtpcheck.results import FailureKind, ProbeResult, ProbeStep
-from smtpcheck.tlscontext import build_tls_contexts
-from smtpcheck.tlsinfo import cert_info, name_matches
-from smtpcheck.transcript import MASK, Transcript, redact, secret_forms
 
 
 def test_transcript_masks_auth_payloads_and_continuations():

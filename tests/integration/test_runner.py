@@ -6,7 +6,7 @@ import dataclasses
 import time
 from typing import Any
 
-from smtpcheck.probe import ProbeOptions
+from smtpcheck.probe.session import ProbeOptions
 from smtpcheck.results import Status
 from smtpcheck.runner import RunLimits
 from tests.integration.support import codes, gateway, live_codes, probe_of, run_check
@@ -133,9 +133,9 @@ async def test_unprobeable_gateways_are_skipped_with_sc508(options):
 
 
 async def test_unset_variable_skips_the_probe(options):
-    from smtpcheck.checker import StaticOptions
-    from smtpcheck.live import LiveOptions, check_async
-    from smtpcheck.sources import document_from_data
+    from smtpcheck.config.loading import document_from_data
+    from smtpcheck.pipeline.check import LiveOptions, check_async
+    from smtpcheck.pipeline.validate import StaticOptions
 
     config = gateway(587, params={"mail.smtp.password": "${SMTP_PASSWORD}"})
     document = document_from_data([config], source="ci.json", environ={})
@@ -145,10 +145,10 @@ async def test_unset_variable_skips_the_probe(options):
 
 
 async def test_redacted_password_skips_the_probe(options):
-    from smtpcheck.checker import StaticOptions
-    from smtpcheck.live import LiveOptions, check_async
-    from smtpcheck.params import REDACTED
-    from smtpcheck.sources import document_from_data
+    from smtpcheck.config.loading import document_from_data
+    from smtpcheck.config.params import REDACTED
+    from smtpcheck.pipeline.check import LiveOptions, check_async
+    from smtpcheck.pipeline.validate import StaticOptions
 
     config = gateway(587, params={"mail.smtp.password": REDACTED})
     document = document_from_data([config], source="saved.json", environ={})

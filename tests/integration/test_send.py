@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from smtpcheck.probe import ProbeOptions
+from smtpcheck.probe.session import ProbeOptions
 from smtpcheck.results import FailureKind, GatewayReport, Severity
 from tests.integration.support import codes, gateway, live_codes, probe_of, run_check
 from tests.servers import USER, Recorder, Smtpd

@@ -19,7 +19,7 @@ import pytest
 from click.testing import CliRunner
 
 from smtpcheck.cli import api_options, cli, main
-from smtpcheck.params import REDACTED
+from smtpcheck.config.params import REDACTED
 from tests.platform.conftest import (
     PANEL_LOGIN,
     PANEL_PASSWORD,

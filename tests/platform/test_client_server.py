@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from smtpcheck.errors import PlatformError
-from smtpcheck.platform import Credentials, PlatformClient, RetryPolicy
+from smtpcheck.panel.client import Credentials, PlatformClient, RetryPolicy
 from tests.platform.conftest import GATEWAY_LIST, PANEL_LOGIN, PANEL_PASSWORD, SESSION_HASH
 from tests.platform.panel_server import (
     PanelServer,

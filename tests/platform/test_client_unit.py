@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from smtpcheck.errors import PlatformError, UsageError
-from smtpcheck.platform import (
+from smtpcheck.panel.client import (
     Credentials,
     PlatformClient,
     RetryPolicy,

@@ -13,10 +13,10 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 
-from smtpcheck.checker import StaticOptions, validate
+from smtpcheck.config.loading import parse_document
+from smtpcheck.pipeline.validate import StaticOptions, validate
 from smtpcheck.results import Finding
 from smtpcheck.rules.base import EXAMPLE_GATEWAY
-from smtpcheck.sources import parse_document
 
 __all__ = [
     "SECTION_ORDER",

@@ -55,9 +55,9 @@ def test_registry_internal_error_is_sc901() -> None:
 def test_registry_a_rule_bug_is_sc901_without_the_password(monkeypatch) -> None:
     import json
 
-    from smtpcheck import checker
+    from smtpcheck.config.loading import parse_document
+    from smtpcheck.pipeline import validate as checker
     from smtpcheck.rules.base import EXAMPLE_GATEWAY
-    from smtpcheck.sources import parse_document
 
     password = "Rule-Bug-Pw-913"
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from smtpcheck.address import (
+from smtpcheck.config.address import (
     OBFUSCATED_EMAIL,
     address_problem,
     host_problem,

@@ -6,11 +6,18 @@ from typing import Any
 
 import pytest
 
-from smtpcheck.candidates import DEFAULT_CANDIDATES, Attempt, Candidate, Discovery, candidates, rank
-from smtpcheck.models import SmtpParams
+from smtpcheck.config.javamail import settings_of
+from smtpcheck.config.models import SmtpParams
+from smtpcheck.discovery.candidates import (
+    DEFAULT_CANDIDATES,
+    Attempt,
+    Candidate,
+    Discovery,
+    candidates,
+    rank,
+)
+from smtpcheck.discovery.suggest import patch_for, suggestion_from
 from smtpcheck.results import FailureKind, ProbeResult, ProbeStep, TlsInfo, TlsMode
-from smtpcheck.settings import settings_of
-from smtpcheck.suggest import patch_for, suggestion_from
 
 IMPLICIT, STARTTLS, NONE = TlsMode.IMPLICIT, TlsMode.STARTTLS, TlsMode.NONE
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from smtpcheck.models import LeasableGateway, OwnGateway, SmtpParams, json_kind
+from smtpcheck.config.models import LeasableGateway, OwnGateway, SmtpParams, json_kind
 from smtpcheck.rules.base import EXAMPLE_GATEWAY
 
 SECRET = "hunter2-do-not-print"

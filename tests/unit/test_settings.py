@@ -12,15 +12,15 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from smtpcheck.models import SmtpParams
-from smtpcheck.results import Endpoint, TlsMode
-from smtpcheck.settings import (
+from smtpcheck.config.javamail import (
     DEFAULT_PLAIN_PORT,
     DEFAULT_SSL_PORT,
     java_bool,
     java_int,
     settings_of,
 )
+from smtpcheck.config.models import SmtpParams
+from smtpcheck.results import Endpoint, TlsMode
 
 
 @pytest.mark.parametrize(

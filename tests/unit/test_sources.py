@@ -10,13 +10,19 @@ from typing import Any
 
 import pytest
 
+from smtpcheck.config.documents import FieldError, JsonError, Shape, SourceDocument, UnsetVariable
+from smtpcheck.config.loading import (
+    STDIN,
+    document_from_data,
+    expand_paths,
+    load_paths,
+    parse_document,
+)
+from smtpcheck.config.models import LeasableGateway, OwnGateway
+from smtpcheck.config.params import REDACTED, escape_reference
 from smtpcheck.errors import ConfigLoadError, SmtpcheckError
-from smtpcheck.inputs import FieldError, JsonError, Shape, SourceDocument, UnsetVariable
-from smtpcheck.models import LeasableGateway, OwnGateway
-from smtpcheck.params import REDACTED, escape_reference
 from smtpcheck.results import GatewayKind
 from smtpcheck.rules.base import EXAMPLE_GATEWAY
-from smtpcheck.sources import STDIN, document_from_data, expand_paths, load_paths, parse_document
 
 TREE = Path(__file__).parent.parent / "data" / "tree"
 

@@ -14,8 +14,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from smtpcheck._version import __version__
-from smtpcheck.address import host_problem
-from smtpcheck.checker import (
+from smtpcheck.config.address import host_problem
+from smtpcheck.config.documents import GatewayEntry, SourceDocument
+from smtpcheck.config.javamail import SmtpSettings
+from smtpcheck.discovery.search import SHORT_TIMEOUT, DiscoverOptions
+from smtpcheck.discovery.suggest import suggest_fixes
+from smtpcheck.pipeline.validate import (
     Inventory,
     StaticOptions,
     collect,
@@ -23,15 +27,11 @@ from smtpcheck.checker import (
     internal_finding,
     static_findings,
 )
-from smtpcheck.discover import SHORT_TIMEOUT, DiscoverOptions
-from smtpcheck.inputs import GatewayEntry, SourceDocument
-from smtpcheck.probe import ProbeOptions, probe_gateway
+from smtpcheck.probe.session import ProbeOptions, probe_gateway
 from smtpcheck.results import FailureKind, Finding, GatewayReport, ProbeResult, Report, Status
 from smtpcheck.rules import Selection, check_live
 from smtpcheck.rules.base import Config, Live
 from smtpcheck.runner import Outcome, Progress, RunLimits, probe_all
-from smtpcheck.settings import SmtpSettings
-from smtpcheck.suggest import suggest_fixes
 
 __all__ = ["LiveOptions", "check", "check_async", "check_collected", "skip_reason"]
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from smtpcheck.address import is_loopback
-from smtpcheck.candidates import Attempt, Candidate, Discovery
-from smtpcheck.discover import DiscoverOptions, Request, discover
-from smtpcheck.models import SmtpParams
-from smtpcheck.params import INT_PARAMS
+from smtpcheck.config.address import is_loopback
+from smtpcheck.config.javamail import SmtpSettings, java_bool, java_int
+from smtpcheck.config.models import SmtpParams
+from smtpcheck.config.params import INT_PARAMS
+from smtpcheck.discovery.candidates import Attempt, Candidate, Discovery
+from smtpcheck.discovery.search import DiscoverOptions, Request, discover
 from smtpcheck.results import Suggestion, TlsMode
-from smtpcheck.settings import SmtpSettings, java_bool, java_int
 
 __all__ = ["patch_for", "suggest_fixes", "suggestion_from"]
 

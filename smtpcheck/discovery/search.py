@@ -18,13 +18,20 @@ from dataclasses import dataclass, field
 
 from pydantic import SecretStr
 
-from smtpcheck.address import is_loopback
-from smtpcheck.candidates import Attempt, Candidate, Discovery, candidates, preference, rank
-from smtpcheck.probe import ProbeOptions, probe_gateway
+from smtpcheck.config.address import is_loopback
+from smtpcheck.config.javamail import SmtpSettings
+from smtpcheck.discovery.candidates import (
+    Attempt,
+    Candidate,
+    Discovery,
+    candidates,
+    preference,
+    rank,
+)
+from smtpcheck.probe.session import ProbeOptions, probe_gateway
+from smtpcheck.probe.transcript import redact, secret_forms
 from smtpcheck.results import FailureKind, ProbeResult, TlsMode
 from smtpcheck.runner import Outcome, RunLimits, probe_all
-from smtpcheck.settings import SmtpSettings
-from smtpcheck.transcript import redact, secret_forms
 
 __all__ = ["SHORT_TIMEOUT", "DiscoverOptions", "Request", "discover", "host_settings"]
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import asyncio
 import ssl
 
-from smtpcheck.connect import Address, open_socket
-from smtpcheck.tlscontext import watch_handshake
+from smtpcheck.probe.network import Address, open_socket
+from smtpcheck.probe.tls import watch_handshake
 
 __all__ = ["plain_greeting", "tls_version"]
 

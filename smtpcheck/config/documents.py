@@ -10,9 +10,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from smtpcheck.models import LeasableGateway, OwnGateway, SmtpParams
+from smtpcheck.config.javamail import SmtpSettings
+from smtpcheck.config.models import LeasableGateway, OwnGateway, SmtpParams
 from smtpcheck.results import GatewayKind
-from smtpcheck.settings import SmtpSettings
 
 __all__ = [
     "FieldError",

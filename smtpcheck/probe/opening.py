@@ -13,15 +13,15 @@ import ssl
 import time
 from dataclasses import dataclass
 
-from smtpcheck.connect import Address
-from smtpcheck.diagnose import plain_greeting, tls_version
-from smtpcheck.failures import StageFailure
-from smtpcheck.recorder import Recorder, Translate, first_line
+from smtpcheck.config.javamail import SmtpSettings
+from smtpcheck.probe.certificate import VerifyFailure, tls_info
+from smtpcheck.probe.client import Client, GreetingTimeout, HeloRefused, Reply
+from smtpcheck.probe.failures import StageFailure
+from smtpcheck.probe.looks import plain_greeting, tls_version
+from smtpcheck.probe.network import Address
+from smtpcheck.probe.recorder import Recorder, Translate, first_line
+from smtpcheck.probe.tls import Handshake, quickack
 from smtpcheck.results import FailureKind, PortHint, TlsMode
-from smtpcheck.settings import SmtpSettings
-from smtpcheck.smtpclient import Client, GreetingTimeout, HeloRefused, Reply
-from smtpcheck.tlscontext import Handshake, quickack
-from smtpcheck.tlsinfo import VerifyFailure, tls_info
 
 __all__ = ["Opener"]
 

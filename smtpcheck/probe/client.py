@@ -13,15 +13,15 @@ from typing import Any, Literal
 import aiosmtplib
 from aiosmtplib.typing import Default
 
-from smtpcheck.failures import (
+from smtpcheck.probe.failures import (
     StageFailure,
     clip,
     network_failure,
     reply_failure,
     timeout_failure,
 )
+from smtpcheck.probe.transcript import Transcript
 from smtpcheck.results import FailureKind
-from smtpcheck.transcript import Transcript
 
 __all__ = [
     "Client",

@@ -12,9 +12,9 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
-from smtpcheck.failures import StageFailure
+from smtpcheck.probe.failures import StageFailure
+from smtpcheck.probe.transcript import Transcript, redact
 from smtpcheck.results import PortHint, ProbeResult, ProbeStep, TlsInfo
-from smtpcheck.transcript import Transcript, redact
 
 R = TypeVar("R", bound="Reply")
 

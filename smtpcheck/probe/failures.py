@@ -10,8 +10,8 @@ from __future__ import annotations
 import socket
 import ssl
 
+from smtpcheck.probe.certificate import VerifyFailure, verify_failure
 from smtpcheck.results import FailureKind
-from smtpcheck.tlsinfo import VerifyFailure, verify_failure
 
 __all__ = ["StageFailure", "clip", "network_failure", "reply_failure", "timeout_failure"]
 

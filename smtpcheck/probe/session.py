@@ -17,18 +17,18 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from smtpcheck.connect import Address, Resolver, open_socket, system_resolver
+from smtpcheck.config.javamail import SmtpSettings
 from smtpcheck.errors import UsageError
-from smtpcheck.failures import StageFailure
-from smtpcheck.message import build_test_message
-from smtpcheck.opening import Opener
-from smtpcheck.recorder import Recorder, first_line
+from smtpcheck.probe.certificate import VerifyFailure
+from smtpcheck.probe.client import Client, ClientError, failure_of, refused_reply
+from smtpcheck.probe.failures import StageFailure
+from smtpcheck.probe.message import build_test_message
+from smtpcheck.probe.network import Address, Resolver, open_socket, system_resolver
+from smtpcheck.probe.opening import Opener
+from smtpcheck.probe.recorder import Recorder, first_line
+from smtpcheck.probe.tls import TlsContexts, watch_handshake
+from smtpcheck.probe.transcript import Transcript, secret_forms
 from smtpcheck.results import FailureKind, ProbeResult, TlsInfo, TlsMode
-from smtpcheck.settings import SmtpSettings
-from smtpcheck.smtpclient import Client, ClientError, failure_of, refused_reply
-from smtpcheck.tlscontext import TlsContexts, watch_handshake
-from smtpcheck.tlsinfo import VerifyFailure
-from smtpcheck.transcript import Transcript, secret_forms
 
 __all__ = ["ProbeOptions", "probe_gateway"]
 

@@ -23,7 +23,7 @@ import httpx
 
 from smtpcheck._version import __version__
 from smtpcheck.errors import PlatformError, UsageError
-from smtpcheck.panel_answers import Failure, decode, retry_after_seconds, transport_failure
+from smtpcheck.panel.answers import Failure, decode, retry_after_seconds, transport_failure
 
 __all__ = [
     "AUTH_ACTION",

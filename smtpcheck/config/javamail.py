@@ -15,7 +15,7 @@ from smtpcheck.results import Endpoint, TlsMode
 if TYPE_CHECKING:
     from pydantic import SecretStr
 
-    from smtpcheck.models import SmtpParams
+    from smtpcheck.config.models import SmtpParams
 
 __all__ = [
     "DEFAULT_PLAIN_PORT",

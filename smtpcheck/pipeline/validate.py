@@ -10,8 +10,10 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
 from smtpcheck._version import __version__
+from smtpcheck.config.documents import GatewayEntry, SourceDocument
+from smtpcheck.config.javamail import SmtpSettings
 from smtpcheck.errors import UsageError
-from smtpcheck.inputs import GatewayEntry, SourceDocument
+from smtpcheck.probe.transcript import redact, secret_forms
 from smtpcheck.results import (
     Finding,
     GatewayReport,
@@ -29,8 +31,6 @@ from smtpcheck.rules import (
     check_fleet,
     internal_error,
 )
-from smtpcheck.settings import SmtpSettings
-from smtpcheck.transcript import redact, secret_forms
 
 __all__ = [
     "Inventory",

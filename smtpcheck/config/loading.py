@@ -15,8 +15,7 @@ from typing import BinaryIO
 
 from pydantic import ValidationError
 
-from smtpcheck.errors import ConfigLoadError
-from smtpcheck.inputs import (
+from smtpcheck.config.documents import (
     FieldError,
     GatewayEntry,
     JsonError,
@@ -24,16 +23,17 @@ from smtpcheck.inputs import (
     SourceDocument,
     UnsetVariable,
 )
-from smtpcheck.models import LeasableGateway, OwnGateway, json_kind
-from smtpcheck.params import (
+from smtpcheck.config.javamail import settings_of
+from smtpcheck.config.models import LeasableGateway, OwnGateway, json_kind
+from smtpcheck.config.params import (
     BOOL_PARAMS,
     INT_PARAMS,
     REDACTED,
     is_escaped_reference,
     is_secret_param,
 )
+from smtpcheck.errors import ConfigLoadError
 from smtpcheck.results import GatewayKind
-from smtpcheck.settings import settings_of
 
 __all__ = [
     "STDIN",
