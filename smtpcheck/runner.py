@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass
 
 from smtpcheck.config.javamail import SmtpSettings
+from smtpcheck.defaults import CONCURRENCY, PER_HOST
 from smtpcheck.results import FailureKind, ProbeResult
 
 __all__ = ["Outcome", "Progress", "RunLimits", "probe_all", "probe_key"]
@@ -41,8 +42,8 @@ _UNREACHABLE = frozenset(
 class RunLimits:
     """How many probes may run at once, in all and against one host."""
 
-    concurrency: int = 256  # enough that a fleet of black holes ends in about one timeout
-    per_host: int = 8
+    concurrency: int = CONCURRENCY
+    per_host: int = PER_HOST
 
     def __post_init__(self) -> None:
         if self.concurrency < 1 or self.per_host < 1:

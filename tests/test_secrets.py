@@ -26,7 +26,7 @@ import pytest
 from click.testing import CliRunner
 
 from smtpcheck.cli import main
-from smtpcheck.cli.options import REPORT_FORMATS
+from smtpcheck.defaults import FORMATS
 from smtpcheck.rules.base import EXAMPLE_GATEWAY
 
 # Letters and digits only: no format escapes them, so a leak is found in any rendering.
@@ -155,7 +155,7 @@ CONFIGS: dict[str, str] = {
 #: Each command line to run, per format; extend with `check`, `fetch` as they come.
 COMMANDS: list[list[str]] = [
     ["validate", "--format", fmt, *extra, "{config}"]
-    for fmt in REPORT_FORMATS
+    for fmt in FORMATS
     for extra in ([], ["-v"], ["-o", "{output}"], ["-v", "-o", "{output}"])
 ]
 # The configs name smtp.example.com, which the test guard does not resolve: every probe and every
@@ -200,7 +200,7 @@ def test_no_secret_in_any_output(workdirs, config_name, command):
     assert outputs.leaks(SECRETS) == []
 
 
-@pytest.mark.parametrize("fmt", REPORT_FORMATS)
+@pytest.mark.parametrize("fmt", FORMATS)
 def test_no_secret_in_any_output_of_a_fresh_interpreter(workdirs, fmt):
     inputs, run_dir = workdirs
     for name, text in CONFIGS.items():
@@ -248,7 +248,7 @@ def test_leak_detector_finds_a_leak():
 # against the local panel of tests/platform. It serves CONFIGS["list-response"] (SMTP passwords
 # included) and accepts the hash and the password of ENVIRONMENT.
 API_COMMANDS: list[list[str]] = [
-    *(["validate", "--format", fmt, "--api-url", "{api}"] for fmt in REPORT_FORMATS),
+    *(["validate", "--format", fmt, "--api-url", "{api}"] for fmt in FORMATS),
     ["validate", "-v", "--format", "json", "-o", "{output}", "--api-url", "{api}"],
     ["fetch", "--api-url", "{api}"],
     ["fetch", "-o", "{output}", "--api-url", "{api}"],

@@ -19,6 +19,7 @@ import click
 from click.core import ParameterSource
 
 from smtpcheck.cli.options import stacked
+from smtpcheck.defaults import API_TIMEOUT
 
 if TYPE_CHECKING:
     from smtpcheck.config.documents import SourceDocument
@@ -43,7 +44,6 @@ REGIONS = {
 HASH_ENV = "NAVIXY_HASH"
 LOGIN_ENV = "NAVIXY_LOGIN"
 PASSWORD_ENV = "NAVIXY_PASSWORD"
-_DEFAULT_TIMEOUT = 20.0
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -55,7 +55,7 @@ class ApiOptions:
     base_url: str  # such as https://api.eu.navixy.com/v2, no trailing slash
     session_hash: str | None = field(repr=False)
     login: str | None
-    timeout: float = _DEFAULT_TIMEOUT
+    timeout: float = API_TIMEOUT
 
     @property
     def source(self) -> str:
@@ -146,7 +146,7 @@ _OPTIONS = [
     click.option(
         "--api-timeout",
         type=click.FloatRange(min=0, min_open=True),
-        default=_DEFAULT_TIMEOUT,
+        default=API_TIMEOUT,
         show_default=True,
         metavar="SECONDS",
         help="Timeout of each panel API request; all tries together stop after 3 times this.",

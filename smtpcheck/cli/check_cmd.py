@@ -20,14 +20,13 @@ from smtpcheck.cli.options import (
     verbose_option,
 )
 from smtpcheck.cli.probe_options import machine_name, probe_options, try_port_option
+from smtpcheck.defaults import CERT_WARN_DAYS, CHECK_TIMEOUT, CONCURRENCY
 
 if TYPE_CHECKING:
     from smtpcheck.config.documents import GatewayEntry
     from smtpcheck.results import Report
 
 __all__ = ["check"]
-
-_DEFAULT_TIMEOUT = 10.0
 
 
 def _address(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
@@ -45,15 +44,15 @@ def _address(ctx: click.Context, param: click.Parameter, value: str | None) -> s
 @click.option(
     "--concurrency",
     type=click.IntRange(min=1),
-    default=256,
+    default=CONCURRENCY,
     show_default=True,
     help="Probes at once, over all hosts.",
 )
-@probe_options(timeout=_DEFAULT_TIMEOUT)
+@probe_options(timeout=CHECK_TIMEOUT)
 @click.option(
     "--cert-warn-days",
     type=click.IntRange(min=0),
-    default=21,
+    default=CERT_WARN_DAYS,
     show_default=True,
     help="Warn when a server certificate expires within this many days.",
 )

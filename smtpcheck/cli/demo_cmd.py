@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from smtpcheck.cli.options import EXIT_FAIL, EXIT_OK, use_color, verbose_option, write_output
+from smtpcheck.defaults import FORMAT, FORMATS
 
 __all__ = ["demo"]
 
@@ -13,8 +14,8 @@ __all__ = ["demo"]
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "json", "junit", "nagios", "prometheus"]),
-    default="text",
+    type=click.Choice(FORMATS),
+    default=FORMAT,
     show_default=True,
     help="Output format.",
 )

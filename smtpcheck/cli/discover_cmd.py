@@ -9,10 +9,9 @@ import click
 
 from smtpcheck.cli.options import EXIT_FAIL, EXIT_OK, use_color, write_output
 from smtpcheck.cli.probe_options import machine_name, probe_options, try_port_option
+from smtpcheck.defaults import DISCOVER_TIMEOUT
 
 __all__ = ["discover"]
-
-_DEFAULT_TIMEOUT = 5.0  # discovery.SHORT_TIMEOUT, kept here so --help needs no SMTP imports
 
 
 def _host(ctx: click.Context, param: click.Parameter, value: str) -> str:
@@ -27,7 +26,7 @@ def _host(ctx: click.Context, param: click.Parameter, value: str) -> str:
 @click.command()
 @click.argument("host", callback=_host)
 @try_port_option
-@probe_options(timeout=_DEFAULT_TIMEOUT)
+@probe_options(timeout=DISCOVER_TIMEOUT)
 @click.option(
     "--user",
     metavar="USER",

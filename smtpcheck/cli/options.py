@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from smtpcheck.defaults import FAIL_ON, FORMAT, FORMATS
 from smtpcheck.errors import SmtpcheckError
 
 if TYPE_CHECKING:
@@ -23,7 +24,6 @@ __all__ = [
     "EXIT_ERROR",
     "EXIT_FAIL",
     "EXIT_OK",
-    "REPORT_FORMATS",
     "documents_of",
     "finish",
     "report_exit_code",
@@ -41,10 +41,6 @@ EXIT_OK = 0  # every check passed (warnings too, unless --fail-on warning)
 EXIT_FAIL = 1  # a gateway failed, or a finding at or above --fail-on
 EXIT_ERROR = 2  # the run could not happen: bad options, unreadable path, unusable panel API
 
-#: Every output format, as `smtpcheck.reporters.REPORTERS` names them (kept here so that building
-#: the command line does not import the reporters).
-REPORT_FORMATS = ("text", "json", "junit", "nagios", "prometheus")
-
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -59,7 +55,7 @@ def stacked(options: Sequence[Callable[[F], F]]) -> Callable[[F], F]:
     return decorate
 
 
-def report_options(formats: Sequence[str] = REPORT_FORMATS) -> Callable[[F], F]:
+def report_options(formats: Sequence[str] = FORMATS) -> Callable[[F], F]:
     """Add the options every reporting command shares."""
     return stacked(
         [
@@ -67,7 +63,7 @@ def report_options(formats: Sequence[str] = REPORT_FORMATS) -> Callable[[F], F]:
                 "--format",
                 "fmt",
                 type=click.Choice(list(formats)),
-                default="text",
+                default=FORMAT,
                 show_default=True,
                 help="Output format.",
             ),
@@ -92,7 +88,7 @@ def report_options(formats: Sequence[str] = REPORT_FORMATS) -> Callable[[F], F]:
             click.option(
                 "--fail-on",
                 type=click.Choice(["error", "warning"]),  # Severity, not imported here
-                default="error",
+                default=FAIL_ON,
                 show_default=True,
                 help="Lowest finding severity that makes the exit code 1.",
             ),

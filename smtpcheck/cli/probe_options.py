@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import click
 
 from smtpcheck.cli.options import stacked
+from smtpcheck.defaults import PER_HOST
 
 __all__ = ["machine_name", "probe_options", "try_port_option"]
 
@@ -24,7 +25,7 @@ def probe_options(*, timeout: float) -> Callable[[F], F]:
         click.option(
             "--per-host",
             type=click.IntRange(min=1),
-            default=8,
+            default=PER_HOST,
             show_default=True,
             help="Connections at once to one host (a shared relay must not see a flood).",
         ),

@@ -33,12 +33,9 @@ from smtpcheck.probe.transcript import redact, secret_forms
 from smtpcheck.results import FailureKind, ProbeResult, TlsMode
 from smtpcheck.runner import Outcome, RunLimits, probe_all
 
-__all__ = ["SHORT_TIMEOUT", "DiscoverOptions", "Request", "discover", "host_settings"]
+__all__ = ["DiscoverOptions", "Request", "discover", "host_settings"]
 
 _Probe = Callable[[SmtpSettings], Awaitable[ProbeResult]]
-
-#: Seconds per phase that discovery waits by default: a closed or silent port is the common case.
-SHORT_TIMEOUT = 5.0
 
 
 @dataclass(frozen=True, slots=True)

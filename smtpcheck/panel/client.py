@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 
 from smtpcheck._version import __version__
+from smtpcheck.defaults import API_TIMEOUT
 from smtpcheck.errors import PlatformError, UsageError
 from smtpcheck.panel.answers import Failure, decode, retry_after_seconds, transport_failure
 
@@ -92,7 +93,7 @@ class PlatformClient:
         self,
         base_url: str,
         *,
-        timeout: float = 20.0,
+        timeout: float = API_TIMEOUT,
         deadline: float | None = None,
         policy: RetryPolicy | None = None,
         verify: ssl.SSLContext | bool = True,
@@ -249,7 +250,7 @@ def fetch_gateway_list(
     base_url: str,
     credentials: Credentials,
     *,
-    timeout: float = 20.0,
+    timeout: float = API_TIMEOUT,
     verify: ssl.SSLContext | bool = True,
 ) -> dict[str, Any]:
     """Fetch the panel's gateway list response: the synchronous entry point.

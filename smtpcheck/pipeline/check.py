@@ -17,7 +17,8 @@ from smtpcheck._version import __version__
 from smtpcheck.config.address import host_problem
 from smtpcheck.config.documents import GatewayEntry, SourceDocument
 from smtpcheck.config.javamail import SmtpSettings
-from smtpcheck.discovery.search import SHORT_TIMEOUT, DiscoverOptions
+from smtpcheck.defaults import CERT_WARN_DAYS, DISCOVER_TIMEOUT, SLOW_GREETING_MS
+from smtpcheck.discovery.search import DiscoverOptions
 from smtpcheck.discovery.suggest import suggest_fixes
 from smtpcheck.pipeline.validate import (
     Inventory,
@@ -44,8 +45,8 @@ class LiveOptions:
 
     probe: ProbeOptions
     limits: RunLimits = field(default_factory=RunLimits)
-    cert_warn_days: int = 21
-    slow_greeting_ms: float = 5000.0
+    cert_warn_days: int = CERT_WARN_DAYS
+    slow_greeting_ms: float = SLOW_GREETING_MS
     progress: Progress | None = None  # called as probes end: (done, total)
     # --suggest: the ports to try on each failed gateway's host (empty: the usual ones); None: off
     suggest: tuple[int, ...] | None = None
@@ -129,7 +130,7 @@ async def _suggest(
         return
     options = DiscoverOptions(
         # Discovery waits on many ports that may never answer: keep each wait short.
-        probe=dataclasses.replace(live.probe, timeout=min(live.probe.timeout, SHORT_TIMEOUT)),
+        probe=dataclasses.replace(live.probe, timeout=min(live.probe.timeout, DISCOVER_TIMEOUT)),
         limits=live.limits,
         ports=live.suggest or (),
     )

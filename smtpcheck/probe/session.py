@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from smtpcheck.config.javamail import SmtpSettings
+from smtpcheck.defaults import CHECK_TIMEOUT
 from smtpcheck.errors import UsageError
 from smtpcheck.probe.certificate import VerifyFailure
 from smtpcheck.probe.client import Client, ClientError, failure_of, refused_reply
@@ -42,7 +43,9 @@ class ProbeOptions:
 
     ehlo_name: str  # sent in EHLO; never looked up per connection
     tls: TlsContexts  # built once per run by `build_tls_contexts`
-    timeout: float = 10.0  # seconds: caps every phase, whatever the config's own timeouts say
+    timeout: float = (
+        CHECK_TIMEOUT  # seconds: caps every phase, whatever the config's own timeouts say
+    )
     deadline: float | None = None  # seconds for a whole probe; None: twice the timeout
     resolver: Resolver = system_resolver
     send_to: str | None = None  # really send one test message to this address

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Generic, TypeVar
 
+from smtpcheck.defaults import CERT_WARN_DAYS, SLOW_GREETING_MS
 from smtpcheck.results import Finding, ProbeResult, Severity
 
 if TYPE_CHECKING:
@@ -83,8 +84,8 @@ class Live:
 
     config: Config
     probe: ProbeResult
-    cert_warn_days: int = 21
-    slow_greeting_ms: float = 5000.0
+    cert_warn_days: int = CERT_WARN_DAYS
+    slow_greeting_ms: float = SLOW_GREETING_MS
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,8 @@ import pytest
 from click.testing import CliRunner
 
 from smtpcheck.cli import cli, main
-from smtpcheck.cli.options import REPORT_FORMATS, use_color
+from smtpcheck.cli.options import use_color
+from smtpcheck.defaults import FORMATS
 from smtpcheck.reporters import REPORTERS
 from smtpcheck.rules.base import EXAMPLE_GATEWAY
 
@@ -178,7 +179,7 @@ def test_validate_unknown_gateway_id_is_exit_2(configs):
     assert "--gateway 99" in line
 
 
-@pytest.mark.parametrize("fmt", REPORT_FORMATS)
+@pytest.mark.parametrize("fmt", FORMATS)
 def test_validate_output_file_holds_what_stdout_would(configs, tmp_path, fmt):
     target = tmp_path / f"report.{fmt}"
     to_file = run_main("validate", "--format", fmt, "-o", str(target), str(configs / "two.json"))
@@ -193,7 +194,7 @@ def test_validate_output_into_a_missing_directory_is_exit_2(configs, tmp_path):
 
 
 def test_report_formats_match_the_reporters():
-    assert set(REPORT_FORMATS) == set(REPORTERS)
+    assert set(FORMATS) == set(REPORTERS)
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from smtpcheck.defaults import FORMATS
 from tests.integration.support import gateway, run_smtpcheck
 from tests.servers import PASSWORD, USER, RawServer, Recorder, Smtpd, scripted
 
@@ -112,7 +113,7 @@ async def test_cli_per_host_limit(tmp_path, smtp_server, certs):
     assert (server.counter.accepted, server.counter.peak) == (4, 1)
 
 
-@pytest.mark.parametrize("fmt", ["text", "json", "junit", "nagios", "prometheus"])
+@pytest.mark.parametrize("fmt", FORMATS)
 async def test_cli_never_shows_the_password(tmp_path, smtp_server, certs, fmt):
     login_only = await smtp_server(
         Smtpd(tls_context=certs.good, auth=True, exclude_mechanisms=("PLAIN",))

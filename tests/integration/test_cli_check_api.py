@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from smtpcheck.cli.options import REPORT_FORMATS
+from smtpcheck.defaults import FORMATS
 from tests.integration.support import gateway, run_smtpcheck
 from tests.platform.panel_server import READ, PanelServer
 from tests.servers import PASSWORD, Smtpd
@@ -56,7 +56,7 @@ async def test_check_probes_the_fleet_the_panel_lists(panel, smtp_server, certs)
     assert server.counter.accepted == 2  # both really probed
 
 
-@pytest.mark.parametrize("fmt", REPORT_FORMATS)
+@pytest.mark.parametrize("fmt", FORMATS)
 async def test_check_from_the_panel_leaks_no_secret(panel, smtp_server, certs, fmt):
     server = await smtp_server(Smtpd(tls_context=certs.good, auth=True))
     panel.gateways["own"] = [gateway(server.port, gid=1, host="localhost")]

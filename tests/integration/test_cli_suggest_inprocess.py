@@ -11,8 +11,9 @@ import stat
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
-from smtpcheck.cli import main
+from smtpcheck.cli import cli, main
 from smtpcheck.cli.fixed_files import fixed_gateway, write_fixed_files
 from smtpcheck.config.loading import document_from_data
 from smtpcheck.config.params import REDACTED
@@ -136,9 +137,9 @@ def test_write_fixed_files_skips_gateways_without_a_suggestion(tmp_path):
     assert write_fixed_files(tmp_path, document.gateways, reports, api_source=None) == []
 
 
-def test_discover_default_timeout_is_discoverys_short_one():
-    from smtpcheck.cli import discover_cmd
-    from smtpcheck.discovery.search import SHORT_TIMEOUT
+def test_discover_help_shows_the_discovery_timeout_default():
+    from smtpcheck.defaults import DISCOVER_TIMEOUT
 
-    # Kept apart so that `discover --help` imports no SMTP code; they must agree.
-    assert discover_cmd._DEFAULT_TIMEOUT == SHORT_TIMEOUT
+    result = CliRunner().invoke(cli, ["discover", "--help"])
+    assert result.exit_code == 0
+    assert f"[default: {DISCOVER_TIMEOUT}; x>0]" in " ".join(result.output.split())
