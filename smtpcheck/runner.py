@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from smtpcheck.config.javamail import SmtpSettings
 from smtpcheck.defaults import CONCURRENCY, PER_HOST
+from smtpcheck.redaction import reveal
 from smtpcheck.results import FailureKind, ProbeResult
 
 __all__ = ["Outcome", "Progress", "RunLimits", "probe_all", "probe_key"]
@@ -52,7 +53,6 @@ class RunLimits:
 
 def probe_key(settings: SmtpSettings) -> Hashable:
     """Return what makes two probes the same: endpoint, mode, credentials and timeouts."""
-    password = settings.password.get_secret_value() if settings.password else None
     return (
         (settings.host or "").lower(),
         settings.port,
@@ -60,7 +60,7 @@ def probe_key(settings: SmtpSettings) -> Hashable:
         settings.starttls_required,
         settings.auth,
         settings.user,
-        password,
+        reveal(settings.password),
         settings.trust_all_hosts,
         settings.connect_timeout_ms,
         settings.read_timeout_ms,

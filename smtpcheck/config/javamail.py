@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from smtpcheck.redaction import reveal, secret_forms
 from smtpcheck.results import Endpoint, TlsMode
 
 if TYPE_CHECKING:
@@ -98,9 +99,19 @@ class SmtpSettings:
         return Endpoint(host=self.host, port=self.port, mode=self.mode)
 
     @property
+    def has_password(self) -> bool:
+        """Return True when a password is filled in."""
+        return bool(reveal(self.password))
+
+    @property
     def has_credentials(self) -> bool:
         """Return True when both a user name and a password are filled in."""
-        return bool(self.user) and bool(self.password and self.password.get_secret_value())
+        return bool(self.user) and self.has_password
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Return the password in every form it may take in an output (see `secret_forms`)."""
+        return secret_forms(self.user, reveal(self.password))
 
 
 def _mode(params: SmtpParams) -> TlsMode:

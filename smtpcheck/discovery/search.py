@@ -29,7 +29,7 @@ from smtpcheck.discovery.candidates import (
     rank,
 )
 from smtpcheck.probe.session import ProbeOptions, probe_gateway
-from smtpcheck.probe.transcript import redact, secret_forms
+from smtpcheck.redaction import redact
 from smtpcheck.results import FailureKind, ProbeResult, TlsMode
 from smtpcheck.runner import Outcome, RunLimits, probe_all
 
@@ -151,8 +151,7 @@ async def _log_in(
         outcomes = await probe_all(targets, probe, limits=limits)
         for (r, i), outcome in zip(batch, outcomes, strict=True):
             settings = requests[r].settings
-            password = settings.password.get_secret_value() if settings.password else None
-            result = _result(outcome, secret_forms(settings.user, password))
+            result = _result(outcome, settings.secrets)
             tried[r][i] = result
             accepted[r] = accepted[r] or result.ok
             if result.failure is FailureKind.AUTH_FAILED:

@@ -18,6 +18,8 @@ from typing import Any, TypeVar
 
 import httpx
 
+from smtpcheck.redaction import scrub
+
 __all__ = ["Failure", "decode", "retry_after_seconds", "transport_failure"]
 
 _NOT_A_PANEL = "; is --api-url a panel API base such as https://api.eu.navixy.com/v2?"
@@ -232,8 +234,7 @@ def _quoted(text: str, secrets: Collection[str], limit: int = 200) -> str:
     """Return server-sent text fit for a one-line message: scrubbed, printable, bounded."""
     # Scrubbed first: flattening could change a secret with spaces in it, and cutting could
     # leave a prefix of one that no longer matches.
-    for secret in secrets:
-        text = text.replace(secret, "***")
+    text = scrub(text, secrets)
     # A newline would break the one-line contract, an escape sequence would reach the terminal.
     flat = " ".join("".join(c if c.isprintable() else " " for c in text).split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"

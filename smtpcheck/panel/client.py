@@ -25,6 +25,7 @@ from smtpcheck._version import __version__
 from smtpcheck.defaults import API_TIMEOUT
 from smtpcheck.errors import PlatformError, UsageError
 from smtpcheck.panel.answers import Failure, decode, retry_after_seconds, transport_failure
+from smtpcheck.redaction import scrub
 
 __all__ = [
     "AUTH_ACTION",
@@ -235,11 +236,8 @@ class PlatformClient:
         status_code: int | None = None,
         http_status: int | None = None,
     ) -> PlatformError:
-        text = f"{action}: {message}"
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
         return PlatformError(
-            text,
+            scrub(f"{action}: {message}", self._secrets),
             url=f"{self.base_url}/{action}",
             status_code=status_code,
             http_status=http_status,

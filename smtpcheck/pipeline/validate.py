@@ -13,7 +13,7 @@ from smtpcheck._version import __version__
 from smtpcheck.config.documents import GatewayEntry, SourceDocument
 from smtpcheck.config.javamail import SmtpSettings
 from smtpcheck.errors import UsageError
-from smtpcheck.probe.transcript import redact, secret_forms
+from smtpcheck.redaction import redact
 from smtpcheck.results import (
     Finding,
     GatewayReport,
@@ -125,9 +125,7 @@ def static_findings(entry: GatewayEntry, selection: Selection) -> list[Finding]:
 def internal_finding(error: Exception, settings: SmtpSettings | None) -> Finding:
     """Return SC901 for a bug met while checking a gateway, its password scrubbed from the text."""
     finding = internal_error(error)
-    if settings is None or settings.password is None:
-        return finding
-    return redact(finding, secret_forms(settings.user, settings.password.get_secret_value()))
+    return finding if settings is None else redact(finding, settings.secrets)
 
 
 def validate(documents: Iterable[SourceDocument], options: StaticOptions) -> Report:

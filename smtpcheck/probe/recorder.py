@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
 from smtpcheck.probe.failures import StageFailure
-from smtpcheck.probe.transcript import Transcript, redact
+from smtpcheck.probe.transcript import Transcript
+from smtpcheck.redaction import redact
 from smtpcheck.results import PortHint, ProbeResult, ProbeStep, TlsInfo
 
 R = TypeVar("R", bound="Reply")

@@ -28,7 +28,8 @@ from smtpcheck.probe.network import Address, Resolver, open_socket, system_resol
 from smtpcheck.probe.opening import Opener
 from smtpcheck.probe.recorder import Recorder, first_line
 from smtpcheck.probe.tls import TlsContexts, watch_handshake
-from smtpcheck.probe.transcript import Transcript, secret_forms
+from smtpcheck.probe.transcript import Transcript
+from smtpcheck.redaction import reveal
 from smtpcheck.results import FailureKind, ProbeResult, TlsInfo, TlsMode
 
 __all__ = ["ProbeOptions", "probe_gateway"]
@@ -102,9 +103,7 @@ class _Probe:
             failure = exc
         except TimeoutError:  # the overall deadline: every stage's own timeout is translated
             failure = self._deadline_failure(deadline)
-        password = self.s.password.get_secret_value() if self.s.password else None
-        secrets = secret_forms(self.s.user, password)
-        return self.rec.result(started=started, failure=failure, secrets=secrets)
+        return self.rec.result(started=started, failure=failure, secrets=self.s.secrets)
 
     def _deadline_failure(self, deadline: float) -> StageFailure:
         stage = self.rec.stage
@@ -226,7 +225,7 @@ class _Probe:
             "login": client.auth_login,
             "cram-md5": client.auth_crammd5,
         }[mechanism]
-        password = self.s.password.get_secret_value() if self.s.password else ""
+        password = reveal(self.s.password) or ""
         with self.rec.step("auth", self._translate) as step:
             # Tried once, with one mechanism: servers lock accounts out after a few failures.
             reply = await login(self.s.user or "", password)

@@ -39,7 +39,7 @@ def auth_without_credentials(config: Config) -> Iterator[Violation]:
         key
         for key, present in (
             ("mail.smtp.user", bool(s.user)),
-            ("mail.smtp.password", bool(s.password and s.password.get_secret_value())),
+            ("mail.smtp.password", s.has_password),
         )
         if not present
     ]
@@ -79,7 +79,7 @@ def credentials_without_auth(config: Config) -> Iterator[Violation]:
         key
         for key, present in (
             ("mail.smtp.user", bool(s.user)),
-            ("mail.smtp.password", bool(s.password and s.password.get_secret_value())),
+            ("mail.smtp.password", s.has_password),
         )
         if present
     ]

@@ -13,7 +13,8 @@ from smtpcheck.errors import UsageError
 from smtpcheck.probe.certificate import cert_info, name_matches
 from smtpcheck.probe.session import ProbeOptions
 from smtpcheck.probe.tls import build_tls_contexts
-from smtpcheck.probe.transcript import MASK, Transcript, redact, secret_forms
+from smtpcheck.probe.transcript import Transcript
+from smtpcheck.redaction import MASK, redact, secret_forms
 from smtpcheck.results import FailureKind, ProbeResult, ProbeStep
 
 
