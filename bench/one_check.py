@@ -36,7 +36,7 @@ from bench.fleetsetup import EHLO, SENDER, add_instance_option, machine, postfix
 from smtpcheck.config.javamail import SmtpSettings
 from smtpcheck.probe.session import ProbeOptions, probe_gateway
 from smtpcheck.probe.tls import build_tls_contexts
-from smtpcheck.results import TlsMode
+from smtpcheck.results import Endpoint, TlsMode
 from tests.postfix.harness import PostfixInstance
 
 _WARM_UP = 2
@@ -47,11 +47,9 @@ _STALLED = f"probes with a stage ≥ {_STALL_MS:g} ms"
 
 def _settings(instance: PostfixInstance, mode: TlsMode) -> SmtpSettings:
     implicit = mode is TlsMode.IMPLICIT
+    port = instance.ports.smtps if implicit else instance.ports.submission
     return SmtpSettings(
-        host=instance.host,
-        port=instance.ports.smtps if implicit else instance.ports.submission,
-        mode=mode,
-        starttls_required=not implicit,
+        endpoint=Endpoint(instance.host, port, mode, starttls_required=not implicit),
         auth=True,
         user=instance.user,
         password=SecretStr(instance.password),
@@ -84,8 +82,8 @@ def _quickack(enabled: bool) -> Iterator[None]:
 
 async def _probe(settings: SmtpSettings, options: ProbeOptions) -> dict[str, float]:
     result = await probe_gateway(settings, options)
-    if not result.ok:
-        raise SystemExit(f"probe failed: {result.failure}: {result.failure_detail}")
+    if result.failure is not None:
+        raise SystemExit(f"probe failed: {result.failure.kind}: {result.failure.detail}")
     stages: dict[str, float] = {}
     for step in result.steps:
         name = step.name if step.name not in stages else f"{step.name} (after TLS)"

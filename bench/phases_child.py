@@ -48,9 +48,10 @@ def _smtpcheck(fleet: str, ca: str, concurrency: int, report_path: str) -> dict[
     import asyncio
 
     import smtpcheck.cli  # what the console script loads before the command runs
-    from smtpcheck.cli.options import documents_of, static_options
-    from smtpcheck.pipeline.check import LiveOptions, check_collected
-    from smtpcheck.pipeline.validate import collect
+    from smtpcheck.cli.options import ReportOptions
+    from smtpcheck.pipeline.check import CheckOptions, check_inventory
+    from smtpcheck.pipeline.inventory import collect
+    from smtpcheck.pipeline.sources import Sources
     from smtpcheck.probe.session import ProbeOptions
     from smtpcheck.probe.tls import build_tls_contexts
     from smtpcheck.reporters import RenderOptions, render
@@ -58,16 +59,18 @@ def _smtpcheck(fleet: str, ca: str, concurrency: int, report_path: str) -> dict[
 
     del smtpcheck.cli
     clock.mark("imports")
-    static = static_options((), (), ())
-    documents = documents_of((fleet,), None)
+    lint = ReportOptions().lint()
+    documents = Sources((fleet,))
     probe = ProbeOptions(
         ehlo_name=_EHLO, tls=build_tls_contexts(ca_file=ca), timeout=10.0, transcript=False
     )
-    live = LiveOptions(probe=probe, limits=RunLimits(concurrency=concurrency, per_host=concurrency))
+    live = CheckOptions(
+        probe=probe, limits=RunLimits(concurrency=concurrency, per_host=concurrency)
+    )
     clock.mark("set-up: options, the two TLS contexts")
-    inventory = collect(documents, static)
+    inventory = collect(documents, lint)
     clock.mark("read + parse + static rules")
-    report = asyncio.run(check_collected(inventory, static.selection, live))
+    report = asyncio.run(check_inventory(inventory, lint.selection, live))
     clock.mark("asyncio.run: probes + live rules")
     # What Runner.run spends after the last probe: signal.getsignal() and signal.signal()
     # each format repr() of the main task, whose result is the whole report.

@@ -21,7 +21,8 @@ import time
 from pathlib import Path
 
 from smtpcheck.config.loading import parse_document
-from smtpcheck.pipeline.validate import StaticOptions, validate
+from smtpcheck.pipeline.inventory import LintOptions
+from smtpcheck.pipeline.validate import validate
 from smtpcheck.reporters import render
 from smtpcheck.rules.base import EXAMPLE_GATEWAY
 
@@ -71,7 +72,7 @@ def _in_process(data: bytes) -> tuple[float, float, float]:
     start = time.process_time()
     doc = parse_document(data, source="bench.json", environ=None)
     parsed = time.process_time()
-    report = validate([doc], StaticOptions())
+    report = validate([doc], LintOptions())
     checked = time.process_time()
     render(report, "json")
     rendered = time.process_time()

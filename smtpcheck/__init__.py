@@ -14,8 +14,9 @@ from smtpcheck._version import __version__
 if TYPE_CHECKING:
     from smtpcheck.config.loading import document_from_data, load_paths, parse_document
     from smtpcheck.errors import ConfigLoadError, PlatformError, SmtpcheckError, UsageError
-    from smtpcheck.pipeline.check import LiveOptions, check
-    from smtpcheck.pipeline.validate import StaticOptions, validate
+    from smtpcheck.pipeline.check import CheckOptions, check
+    from smtpcheck.pipeline.inventory import LintOptions
+    from smtpcheck.pipeline.validate import validate
     from smtpcheck.probe.session import ProbeOptions, probe_gateway
     from smtpcheck.probe.tls import TlsContexts, build_tls_contexts
     from smtpcheck.reporters import REPORTERS, RenderOptions, render
@@ -35,11 +36,12 @@ if TYPE_CHECKING:
 __all__ = [
     "ALL_RULES",
     "REPORTERS",
+    "CheckOptions",
     "ConfigLoadError",
     "Endpoint",
     "Finding",
     "GatewayReport",
-    "LiveOptions",
+    "LintOptions",
     "PlatformError",
     "ProbeOptions",
     "ProbeResult",
@@ -49,7 +51,6 @@ __all__ = [
     "Selection",
     "Severity",
     "SmtpcheckError",
-    "StaticOptions",
     "Status",
     "TlsContexts",
     "TlsMode",
@@ -66,14 +67,14 @@ __all__ = [
 ]
 
 _HOMES = {
-    "LiveOptions": "smtpcheck.pipeline.check",
+    "CheckOptions": "smtpcheck.pipeline.check",
     "check": "smtpcheck.pipeline.check",
     "ProbeOptions": "smtpcheck.probe.session",
     "probe_gateway": "smtpcheck.probe.session",
     "RunLimits": "smtpcheck.runner",
     "TlsContexts": "smtpcheck.probe.tls",
     "build_tls_contexts": "smtpcheck.probe.tls",
-    "StaticOptions": "smtpcheck.pipeline.validate",
+    "LintOptions": "smtpcheck.pipeline.inventory",
     "validate": "smtpcheck.pipeline.validate",
     "ConfigLoadError": "smtpcheck.errors",
     "PlatformError": "smtpcheck.errors",

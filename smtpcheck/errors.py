@@ -13,7 +13,7 @@ other files are still checked.
 
 from __future__ import annotations
 
-__all__ = ["ConfigLoadError", "PlatformError", "SmtpcheckError", "UsageError"]
+__all__ = ["ConfigLoadError", "PlatformError", "SmtpcheckError", "UsageError", "describe_bug"]
 
 
 class SmtpcheckError(Exception):
@@ -52,3 +52,8 @@ class PlatformError(SmtpcheckError):
         self.url = url
         self.status_code = status_code
         self.http_status = http_status
+
+
+def describe_bug(error: BaseException) -> str:
+    """Return how smtpcheck names one of its own bugs: the exception's type and message."""
+    return f"{type(error).__name__}: {error}"

@@ -3,8 +3,9 @@
 The runner owns concurrency (a global limit and one per host, so a shared relay is not flooded)
 and the per-target guard; the probe knows only its protocol. Identical targets are probed once,
 and an endpoint found unreachable is not waited on again by the targets queued behind it. A
-probe that raises is a bug, not a network problem: its exception is returned in the target's
-place, so one bad target never stops a run, and the caller reports it (SC901).
+probe that raises is a bug, not a network problem: the guard records it as a failure of kind
+``internal`` in the target's place, so one bad target never stops a run (the pipeline reports
+it as SC901, discovery as a combination that does not work).
 """
 
 from __future__ import annotations
@@ -15,13 +16,11 @@ from dataclasses import dataclass
 
 from smtpcheck.config.javamail import SmtpSettings
 from smtpcheck.defaults import CONCURRENCY, PER_HOST
-from smtpcheck.redaction import reveal
-from smtpcheck.results import FailureKind, ProbeResult
+from smtpcheck.errors import describe_bug
+from smtpcheck.redaction import redact, reveal
+from smtpcheck.results import FailureKind, ProbeFailure, ProbeResult
 
-__all__ = ["Outcome", "Progress", "RunLimits", "probe_all", "probe_key"]
-
-#: What one target ends with: the probe's result, or the exception a bug raised.
-Outcome = ProbeResult | Exception
+__all__ = ["Progress", "RunLimits", "probe_all", "probe_key"]
 
 #: Called with (targets done, targets in all) each time a probe ends.
 Progress = Callable[[int, int], None]
@@ -74,7 +73,7 @@ async def probe_all(
     *,
     limits: RunLimits | None = None,
     progress: Progress | None = None,
-) -> list[Outcome]:
+) -> list[ProbeResult]:
     """Probe every target and return the outcomes in the targets' order.
 
     Identical targets (`probe_key`) are probed once and share the result.
@@ -85,7 +84,7 @@ async def probe_all(
     positions: dict[Hashable, list[int]] = {}
     for index, settings in enumerate(targets):
         positions.setdefault(probe_key(settings), []).append(index)
-    outcomes: dict[int, Outcome] = {}
+    outcomes: dict[int, ProbeResult] = {}
     unreachable: dict[Hashable, ProbeResult] = {}
     done = 0
 
@@ -101,7 +100,7 @@ async def probe_all(
             # take its result instead of waiting out the same timeout again: a fleet that points
             # at one black-holed relay ends in about one timeout, not one per batch.
             outcome = unreachable.get(endpoint) or await _guarded(probe, settings)
-        if isinstance(outcome, ProbeResult) and outcome.failure in _UNREACHABLE:
+        if outcome.failure_kind in _UNREACHABLE:
             unreachable[endpoint] = outcome
         for index in indexes:
             outcomes[index] = outcome
@@ -115,8 +114,9 @@ async def probe_all(
     return [outcomes[index] for index in range(len(targets))]
 
 
-async def _guarded(probe: ProbeFunction, settings: SmtpSettings) -> Outcome:
+async def _guarded(probe: ProbeFunction, settings: SmtpSettings) -> ProbeResult:
     try:
         return await probe(settings)
     except Exception as exc:  # the per-target guard: a bug in one probe never stops the others
-        return exc
+        failure = ProbeFailure(FailureKind.INTERNAL, describe_bug(exc))
+        return redact(ProbeResult(steps=(), ms=0.0, failure=failure), settings.secrets)

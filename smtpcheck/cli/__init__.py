@@ -15,8 +15,8 @@ from smtpcheck._version import __version__
 from smtpcheck.cli.check_cmd import check
 from smtpcheck.cli.demo_cmd import demo
 from smtpcheck.cli.discover_cmd import discover
+from smtpcheck.cli.exits import EXIT_ERROR
 from smtpcheck.cli.fetch_cmd import fetch
-from smtpcheck.cli.options import EXIT_ERROR
 from smtpcheck.cli.rules_cmd import rules
 from smtpcheck.cli.validate_cmd import validate
 from smtpcheck.errors import SmtpcheckError

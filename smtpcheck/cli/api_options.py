@@ -1,7 +1,8 @@
-"""The panel API options of the commands, and turning them into gateway sources.
+"""The panel API options of the commands, and the panel source they describe.
 
 `api_options` adds ``--api-url`` / ``--region``, ``--hash``, ``--login`` and ``--api-timeout`` and
-hands the command one `ApiOptions`, or None when no API was asked for. The panel password is never
+hands the command one `ApiOptions`, or None when no API was asked for; `ApiOptions.source` asks for
+the password where needed and returns the pipeline's `PanelSource`. The panel password is never
 an option: it comes from NAVIXY_PASSWORD or a hidden prompt. The HTTP client is imported only when
 the API is used, so commands that read files start fast.
 """
@@ -22,7 +23,7 @@ from smtpcheck.cli.options import stacked
 from smtpcheck.defaults import API_TIMEOUT
 
 if TYPE_CHECKING:
-    from smtpcheck.config.documents import SourceDocument
+    from smtpcheck.pipeline.sources import PanelSource, Sources
 
 __all__ = [
     "HASH_ENV",
@@ -30,9 +31,8 @@ __all__ = [
     "PASSWORD_ENV",
     "REGIONS",
     "ApiOptions",
-    "api_documents",
     "api_options",
-    "fetch_api_list",
+    "sources_of",
 ]
 
 #: The Navixy-hosted panel APIs; an on-premise panel is given by its full base URL instead.
@@ -57,12 +57,20 @@ class ApiOptions:
     login: str | None
     timeout: float = API_TIMEOUT
 
-    @property
-    def source(self) -> str:
-        """Return how reports name this source: the list URL (it never carries the hash)."""
-        from smtpcheck.panel.client import LIST_ACTION  # an API run loads the client anyway
+    def source(self) -> PanelSource:
+        """Return the panel to read, with its credentials (asking for the password if needed).
 
-        return f"{self.base_url}/{LIST_ACTION}"
+        Raises:
+            click.UsageError: a login without a password and no terminal to ask on.
+        """
+        from smtpcheck.panel.credentials import Credentials
+        from smtpcheck.pipeline.sources import PanelSource
+
+        if self.session_hash is not None:
+            credentials = Credentials(session_hash=self.session_hash)
+        else:
+            credentials = Credentials(login=self.login, password=_password(str(self.login)))
+        return PanelSource(self.base_url, credentials, self.timeout)
 
 
 def api_options(command: F) -> F:
@@ -220,22 +228,6 @@ def _warn_if_cleartext(base_url: str) -> None:
     )
 
 
-def fetch_api_list(api: ApiOptions) -> dict[str, Any]:
-    """Fetch the panel's gateway list response, asking for the password if needed.
-
-    Raises:
-        PlatformError: the API could not be used.
-        click.UsageError: a login without a password and no terminal to ask on.
-    """
-    from smtpcheck.panel.client import Credentials, fetch_gateway_list
-
-    if api.session_hash is not None:
-        credentials = Credentials(session_hash=api.session_hash)
-    else:
-        credentials = Credentials(login=api.login, password=_password(str(api.login)))
-    return fetch_gateway_list(api.base_url, credentials, timeout=api.timeout)
-
-
 def _password(login: str) -> str:
     password = os.environ.get(PASSWORD_ENV)
     if password:
@@ -252,18 +244,19 @@ def _interactive() -> bool:
     return sys.stdin.isatty()
 
 
-def api_documents(api: ApiOptions | None) -> list[SourceDocument]:
-    """Fetch the gateway list from the panel API as one source; no API, no sources.
+def sources_of(paths: tuple[str, ...], api: ApiOptions | None) -> Sources:
+    """Return the run's sources: the panel API's list first, then each SOURCE.
 
     Raises:
-        PlatformError: the API could not be used.
+        click.UsageError: neither a SOURCE nor the panel API was given, or no password for a
+            login.
     """
-    if api is None:
-        return []
-    from smtpcheck.config.loading import document_from_data
+    from smtpcheck.pipeline.sources import Sources
 
-    data = fetch_api_list(api)
-    # No "${NAME}" substitution: in API data it is text like any other. Expanding it would let
-    # whoever edits a gateway in the panel read this machine's environment (a "${AWS_SECRET}"
-    # password sent to their own SMTP server).
-    return [document_from_data(data, source=api.source, environ=None)]
+    if not paths and api is None:
+        raise click.UsageError(
+            "give at least one SOURCE (a file, a directory, or - for stdin) or the panel API "
+            "(--api-url or --region)"
+        )
+    panel = None if api is None else api.source()
+    return Sources(paths, panel, environ=os.environ, stdin=sys.stdin.buffer)

@@ -10,21 +10,15 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from smtpcheck.cli.api_options import ApiOptions, api_options
-from smtpcheck.cli.options import (
-    documents_of,
-    finish,
-    report_options,
-    static_options,
-    unknown_for_nagios,
-    verbose_option,
-)
-from smtpcheck.cli.probe_options import machine_name, probe_options, try_port_option
+from smtpcheck.cli.api_options import ApiOptions, api_options, sources_of
+from smtpcheck.cli.exits import unusable_run
+from smtpcheck.cli.options import ReportOptions, report_options
+from smtpcheck.cli.output import finish, write_private
+from smtpcheck.cli.probe_options import ProbeArgs, probe_options, try_port_option
 from smtpcheck.defaults import CERT_WARN_DAYS, CHECK_TIMEOUT, CONCURRENCY
 
 if TYPE_CHECKING:
-    from smtpcheck.config.documents import GatewayEntry
-    from smtpcheck.results import Report
+    from smtpcheck.pipeline.fixing import FixedGateway
 
 __all__ = ["check"]
 
@@ -39,8 +33,7 @@ def _address(ctx: click.Context, param: click.Parameter, value: str | None) -> s
 
 @click.command()
 @click.argument("sources", nargs=-1, metavar="[SOURCE]...")
-@report_options()
-@verbose_option
+@report_options
 @click.option(
     "--concurrency",
     type=click.IntRange(min=1),
@@ -85,22 +78,12 @@ def _address(ctx: click.Context, param: click.Parameter, value: str | None) -> s
 @api_options
 def check(
     sources: tuple[str, ...],
-    fmt: str,
-    output: Path | None,
-    select: tuple[str, ...],
-    ignore: tuple[str, ...],
-    fail_on: str,
-    gateway_ids: tuple[int, ...],
-    no_color: bool,
-    verbose: bool,
+    report: ReportOptions,
     concurrency: int,
-    per_host: int,
-    timeout: float,
-    ca_file: str | None,
+    probing: ProbeArgs,
     cert_warn_days: int,
     send_to: str | None,
     mail_from: str | None,
-    ehlo: str | None,
     suggest: bool,
     try_ports: tuple[int, ...],
     write_fixed: Path | None,
@@ -113,55 +96,38 @@ def check(
     Each probe goes as far as the config asks: greeting, EHLO, TLS, certificate, AUTH, QUIT.
     Nothing is sent unless --send-to is given.
     """
-    import asyncio
-
-    from smtpcheck.pipeline.check import LiveOptions, check_collected
-    from smtpcheck.pipeline.validate import collect
-    from smtpcheck.probe.session import ProbeOptions
-    from smtpcheck.probe.tls import build_tls_contexts
-    from smtpcheck.runner import RunLimits
+    from smtpcheck.pipeline.check import CheckOptions, run_check
 
     suggest = suggest or write_fixed is not None
     if try_ports and not suggest:
         raise click.UsageError("--try-port needs --suggest (or --write-fixed)")
-    with unknown_for_nagios(fmt):
-        static = static_options(select, ignore, gateway_ids)
-        documents = documents_of(sources, api)
-        probe = ProbeOptions(
-            ehlo_name=machine_name(ehlo),
-            tls=build_tls_contexts(ca_file=ca_file),  # once per run: loading CAs is costly
-            timeout=timeout,
-            send_to=send_to,
-            mail_from=mail_from,
-            transcript=verbose,
-        )
+    with unusable_run(report.fmt):
+        lint = report.lint()
+        run_sources = sources_of(sources, api)
+        probe = probing.options(send_to=send_to, mail_from=mail_from, transcript=report.verbose)
         with _progress_bar() as progress:
-            live = LiveOptions(
+            options = CheckOptions(
                 probe=probe,
-                limits=RunLimits(concurrency=concurrency, per_host=per_host),
+                limits=probing.limits(concurrency),
                 cert_warn_days=cert_warn_days,
                 progress=progress,
                 suggest=try_ports if suggest else None,
             )
-            inventory = collect(documents, static)
-            report = asyncio.run(check_collected(inventory, static.selection, live))
+            run = run_check(run_sources, lint, options, fix=write_fixed is not None)
     if write_fixed is not None:
-        _write_fixed(write_fixed, inventory.entries, report, api)
-    finish(report, fmt=fmt, output=output, no_color=no_color, verbose=verbose, fail_on=fail_on)
+        _write_fixed(write_fixed, run.fixed)
+    finish(run.report, report)
 
 
-def _write_fixed(
-    directory: Path, entries: Sequence[GatewayEntry], report: Report, api: ApiOptions | None
-) -> None:
-    from smtpcheck.cli.fixed_files import write_fixed_files
-
-    written = write_fixed_files(
-        directory, entries, report.gateways, api_source=api.source if api else None
-    )
-    files = "file" if len(written) == 1 else "files"
-    click.echo(
-        f"smtpcheck: wrote {len(written)} corrected gateway {files} to {directory}", err=True
-    )
+def _write_fixed(directory: Path, fixed: Sequence[FixedGateway]) -> None:
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise click.ClickException(f"cannot create {directory}: {exc.strerror}") from exc
+    for gateway in fixed:
+        write_private(directory / gateway.name, gateway.text)
+    files = "file" if len(fixed) == 1 else "files"
+    click.echo(f"smtpcheck: wrote {len(fixed)} corrected gateway {files} to {directory}", err=True)
 
 
 class _Bar:

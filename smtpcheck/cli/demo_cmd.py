@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import click
 
-from smtpcheck.cli.options import EXIT_FAIL, EXIT_OK, use_color, verbose_option, write_output
+from smtpcheck.cli.exits import EXIT_FAIL, EXIT_OK
+from smtpcheck.cli.options import verbose_option
+from smtpcheck.cli.output import use_color, write_output
 from smtpcheck.defaults import FORMAT, FORMATS
 
 __all__ = ["demo"]

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import click
 
-from smtpcheck.cli.options import EXIT_FAIL, EXIT_OK, use_color, write_output
-from smtpcheck.cli.probe_options import machine_name, probe_options, try_port_option
+from smtpcheck.cli.exits import EXIT_FAIL, EXIT_OK
+from smtpcheck.cli.output import use_color, write_output
+from smtpcheck.cli.probe_options import ProbeArgs, probe_options, try_port_option
 from smtpcheck.defaults import DISCOVER_TIMEOUT
 
 __all__ = ["discover"]
@@ -57,10 +58,7 @@ def _host(ctx: click.Context, param: click.Parameter, value: str) -> str:
 def discover(
     host: str,
     try_ports: tuple[int, ...],
-    per_host: int,
-    timeout: float,
-    ca_file: str | None,
-    ehlo: str | None,
+    probing: ProbeArgs,
     user: str | None,
     password_env: str | None,
     fmt: str,
@@ -73,27 +71,18 @@ def discover(
     plain. For each: reachable, greeting, TLS version and certificate, AUTH offered and, with
     --user, whether the login is accepted. Exits 0 when a combination works, 1 when none does.
     """
-    import asyncio
-
-    from smtpcheck.discovery.search import DiscoverOptions, Request, discover, host_settings
-    from smtpcheck.probe.session import ProbeOptions
-    from smtpcheck.probe.tls import build_tls_contexts
+    from smtpcheck.pipeline.discover import discover_host
     from smtpcheck.reporters.discovery import render_discovery
-    from smtpcheck.runner import RunLimits
 
     password = _password(user, password_env)
-    options = DiscoverOptions(
-        probe=ProbeOptions(
-            ehlo_name=machine_name(ehlo),
-            tls=build_tls_contexts(ca_file=ca_file),  # once per run: loading CAs is costly
-            timeout=timeout,
-            transcript=False,
-        ),
-        limits=RunLimits(per_host=per_host),
+    found = discover_host(
+        host,
+        user=user,
+        password=password,
+        probe=probing.options(transcript=False),
+        limits=probing.limits(),
         ports=try_ports,
     )
-    request = Request(host_settings(host, user=user, password=password))
-    (found,) = asyncio.run(discover([request], options))
     write_output(render_discovery(found, fmt, color=use_color(fmt, output, no_color)), output)
     click.get_current_context().exit(EXIT_OK if found.best is not None else EXIT_FAIL)
 

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import click
 
-from smtpcheck.cli.api_options import ApiOptions, api_options, fetch_api_list
-from smtpcheck.config.params import REDACTED, escape_reference, is_secret_param
+from smtpcheck.cli.api_options import ApiOptions, api_options
+from smtpcheck.cli.output import write_private
 
-__all__ = ["fetch", "prepare_for_file"]
+__all__ = ["fetch"]
 
 
 @click.command()
@@ -38,7 +36,10 @@ def fetch(output: Path | None, include_secrets: bool, api: ApiOptions | None) ->
     """
     if api is None:
         raise click.UsageError("fetch needs the panel API: give --api-url or --region")
-    data = prepare_for_file(fetch_api_list(api), redact=not include_secrets)
+    from smtpcheck.config.saving import prepare_for_file
+    from smtpcheck.pipeline.sources import fetch_list
+
+    data = prepare_for_file(fetch_list(api.source()), redact=not include_secrets)
     text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     if output is None or str(output) == "-":
         click.echo(text, nl=False)
@@ -46,54 +47,6 @@ def fetch(output: Path | None, include_secrets: bool, api: ApiOptions | None) ->
     write_private(output, text)
     note = "" if include_secrets else "; SMTP passwords redacted"
     click.echo(f"smtpcheck: saved {_count(data)} gateways to {output}{note}", err=True)
-
-
-def prepare_for_file(value: Any, *, redact: bool) -> Any:
-    """Return a copy of API data that reads back, from a file, as exactly what the API sent.
-
-    Filled-in passwords (and keys that look like one) become `REDACTED` when ``redact``; an empty
-    or null password stays as it is, so a saved list still shows which gateways have none
-    (SC301). Text starting with ``${`` gets one more dollar, so that reading the file back never
-    takes a panel-supplied ``"${NAME}"`` from this machine's environment.
-    """
-    if isinstance(value, dict):
-        return {
-            key: REDACTED
-            if redact and is_secret_param(str(key)) and item not in (None, "")
-            else prepare_for_file(item, redact=redact)
-            for key, item in value.items()
-        }
-    if isinstance(value, list):
-        return [prepare_for_file(item, redact=redact) for item in value]
-    if isinstance(value, str):
-        return escape_reference(value)
-    return value
-
-
-def write_private(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so that only the owner can ever read it.
-
-    The data goes to a new file created with mode 0600 beside the target, which then replaces
-    it: no moment exists at which the content is readable by others, not even when ``path``
-    already existed with a wider mode.
-
-    Raises:
-        click.ClickException: the file cannot be written.
-    """
-    import secrets
-
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    try:
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-                handle.write(text)
-            os.replace(temporary, path)
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                temporary.unlink()
-    except OSError as exc:
-        raise click.ClickException(f"cannot write {path}: {exc.strerror}") from exc
 
 
 def _count(data: Any) -> int:

@@ -1,22 +1,60 @@
 """The options of the commands that open SMTP connections: `check` and `discover`.
 
 Defined once here so that ``--timeout``, ``--per-host``, ``--ca-file``, ``--ehlo`` and
-``--try-port`` read and behave the same in both.
+``--try-port`` read and behave the same in both; the command receives them as one ``probing``.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
 from smtpcheck.cli.options import stacked
-from smtpcheck.defaults import PER_HOST
+from smtpcheck.defaults import CONCURRENCY, PER_HOST
 
-__all__ = ["machine_name", "probe_options", "try_port_option"]
+if TYPE_CHECKING:
+    from smtpcheck.probe.session import ProbeOptions
+    from smtpcheck.runner import RunLimits
+
+__all__ = ["ProbeArgs", "machine_name", "probe_options", "try_port_option"]
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeArgs:
+    """How the command line asked to probe: per-host limit, timeout, extra CA, EHLO name."""
+
+    per_host: int
+    timeout: float
+    ca_file: str | None
+    ehlo: str | None
+
+    def options(self, **more: Any) -> ProbeOptions:
+        """Return the run's probe options; ``more`` sets the others (``send_to``…).
+
+        Raises:
+            UsageError: the CA file cannot be loaded, or the EHLO name is not one.
+        """
+        from smtpcheck.probe.session import ProbeOptions
+        from smtpcheck.probe.tls import build_tls_contexts
+
+        return ProbeOptions(
+            ehlo_name=machine_name(self.ehlo),
+            tls=build_tls_contexts(ca_file=self.ca_file),  # once per run: loading CAs is costly
+            timeout=self.timeout,
+            **more,
+        )
+
+    def limits(self, concurrency: int = CONCURRENCY) -> RunLimits:
+        """Return the run's concurrency limits."""
+        from smtpcheck.runner import RunLimits
+
+        return RunLimits(concurrency=concurrency, per_host=self.per_host)
 
 
 def probe_options(*, timeout: float) -> Callable[[F], F]:
@@ -49,7 +87,17 @@ def probe_options(*, timeout: float) -> Callable[[F], F]:
             help="Name to send in EHLO [default: this machine's FQDN, looked up once].",
         ),
     ]
-    return stacked(options)
+
+    def decorate(command: F) -> F:
+        @functools.wraps(command)
+        def with_probing(*args: Any, **kwargs: Any) -> Any:
+            names = ("per_host", "timeout", "ca_file", "ehlo")
+            kwargs["probing"] = ProbeArgs(**{name: kwargs.pop(name) for name in names})
+            return command(*args, **kwargs)
+
+        return cast(F, stacked(options)(with_probing))
+
+    return decorate
 
 
 def try_port_option(command: F) -> F:

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from smtpcheck.cli.options import EXIT_ERROR
+from smtpcheck.cli.exits import EXIT_ERROR
 
 __all__ = ["rules"]
 

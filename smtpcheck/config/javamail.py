@@ -1,7 +1,10 @@
 """How JavaMail reads a gateway's params: the effective host, port, TLS mode, auth and timeouts.
 
 The rules and the probe both start from these values, so a config is judged and connected exactly
-the way the platform's mail sender would use it.
+the way the platform's mail sender would use it. The mode <-> params mapping lives here too, in
+both directions: `mode_of` reads the flags as JavaMail does, `connection_params` writes them for
+a port and mode (discovery's suggestions, tests), `pinned_params` says which ones an endpoint
+determines (the text report's diff).
 """
 
 from __future__ import annotations
@@ -22,8 +25,11 @@ __all__ = [
     "DEFAULT_PLAIN_PORT",
     "DEFAULT_SSL_PORT",
     "SmtpSettings",
+    "connection_params",
     "java_bool",
     "java_int",
+    "mode_of",
+    "pinned_params",
     "settings_of",
 ]
 
@@ -79,24 +85,36 @@ def _timeout_ms(value: int | str | None) -> int | None:
 class SmtpSettings:
     """The connection a gateway's params describe, as JavaMail would make it."""
 
-    host: str | None
-    port: int
-    mode: TlsMode
-    starttls_required: bool
+    endpoint: Endpoint
     auth: bool
     user: str | None
     password: SecretStr | None
     trust_all_hosts: bool
     connect_timeout_ms: int | None  # None: waits for ever
     read_timeout_ms: int | None
-    from_address: str | None
-    protocol: str
-    debug: bool
+    from_address: str | None = None
+    protocol: str = "smtp"
+    debug: bool = False
 
     @property
-    def endpoint(self) -> Endpoint:
-        """Return where and how the gateway connects."""
-        return Endpoint(host=self.host, port=self.port, mode=self.mode)
+    def host(self) -> str | None:
+        """Return the host, as written."""
+        return self.endpoint.host
+
+    @property
+    def port(self) -> int:
+        """Return the port JavaMail connects to."""
+        return self.endpoint.port
+
+    @property
+    def mode(self) -> TlsMode:
+        """Return how the connection is secured."""
+        return self.endpoint.mode
+
+    @property
+    def starttls_required(self) -> bool:
+        """Return True when a server without STARTTLS must fail the connection."""
+        return self.endpoint.starttls_required
 
     @property
     def has_password(self) -> bool:
@@ -114,13 +132,58 @@ class SmtpSettings:
         return secret_forms(self.user, reveal(self.password))
 
 
-def _mode(params: SmtpParams) -> TlsMode:
-    if java_bool(params.use_ssl):
+# The mode <-> params mapping, both directions. The panel writes each way of connecting with
+# these flags (use_ssl, starttls.enable, starttls.required), keyed by mode and whether STARTTLS
+# is required; `mode_of` is how JavaMail reads any combination of them back.
+_FLAGS: dict[tuple[TlsMode, bool], tuple[bool, bool, bool]] = {
+    (TlsMode.NONE, False): (False, False, False),
+    (TlsMode.STARTTLS, False): (False, True, False),  # opportunistic: plain text without it
+    (TlsMode.STARTTLS, True): (False, True, True),
+    (TlsMode.IMPLICIT, False): (True, False, False),
+}
+
+
+def mode_of(*, use_ssl: bool, starttls_enable: bool, starttls_required: bool) -> TlsMode:
+    """Return the mode JavaMail connects in for these flags (use_ssl wins over STARTTLS)."""
+    if use_ssl:
         return TlsMode.IMPLICIT
     # JavaMail issues STARTTLS when either flag is set: `if (useStartTLS || requireStartTLS)`.
-    if java_bool(params.starttls_enable) or java_bool(params.starttls_required):
+    if starttls_enable or starttls_required:
         return TlsMode.STARTTLS
     return TlsMode.NONE
+
+
+def connection_params(endpoint: Endpoint) -> dict[str, object]:
+    """Return the connection params that make JavaMail connect exactly to this port and mode."""
+    required = endpoint.mode is TlsMode.STARTTLS and endpoint.starttls_required
+    use_ssl, enable, required = _FLAGS[(endpoint.mode, required)]
+    return {
+        "mail.smtp.port": endpoint.port,
+        # JavaMail reads ssl.port under use_ssl; the panel's UI always writes it equal to port.
+        "mail.smtp.ssl.port": endpoint.port,
+        "mail.smtp.use_ssl": use_ssl,
+        "mail.smtp.starttls.enable": enable,
+        "mail.smtp.starttls.required": required,
+    }
+
+
+def pinned_params(endpoint: Endpoint) -> dict[str, object]:
+    """Return the params whose value follows from the endpoint alone, whatever else is written.
+
+    The host, use_ssl, and the port under the key JavaMail reads for the mode. Of the STARTTLS
+    flags, only plain mode pins both (off); STARTTLS mode is one flag or the other, and under
+    use_ssl they are not read at all.
+    """
+    implicit = endpoint.mode is TlsMode.IMPLICIT
+    pinned: dict[str, object] = {
+        "mail.smtp.host": endpoint.host,
+        "mail.smtp.use_ssl": implicit,
+        "mail.smtp.ssl.port" if implicit else "mail.smtp.port": endpoint.port,
+    }
+    if endpoint.mode is TlsMode.NONE:
+        pinned["mail.smtp.starttls.enable"] = False
+        pinned["mail.smtp.starttls.required"] = False
+    return pinned
 
 
 def _port(params: SmtpParams, mode: TlsMode) -> int:
@@ -136,12 +199,20 @@ def _port(params: SmtpParams, mode: TlsMode) -> int:
 
 def settings_of(params: SmtpParams) -> SmtpSettings:
     """Derive the effective connection settings from a gateway's params."""
-    mode = _mode(params)
-    return SmtpSettings(
+    required = java_bool(params.starttls_required)
+    mode = mode_of(
+        use_ssl=java_bool(params.use_ssl),
+        starttls_enable=java_bool(params.starttls_enable),
+        starttls_required=required,
+    )
+    endpoint = Endpoint(
         host=params.host or None,  # as written: SC102 flags stray spaces, the probe keeps them
         port=_port(params, mode),
         mode=mode,
-        starttls_required=java_bool(params.starttls_required),
+        starttls_required=required and mode is TlsMode.STARTTLS,
+    )
+    return SmtpSettings(
+        endpoint=endpoint,
         auth=java_bool(params.auth),
         user=params.user or None,
         password=params.password,

@@ -20,8 +20,8 @@ from pathlib import Path
 from smtpcheck.config.loading import load_paths
 from smtpcheck.demo.certs import make_certificates
 from smtpcheck.demo.servers import start_servers
-from smtpcheck.pipeline.check import LiveOptions, check_async
-from smtpcheck.pipeline.validate import StaticOptions
+from smtpcheck.pipeline.check import CheckOptions, check_async
+from smtpcheck.pipeline.inventory import LintOptions
 from smtpcheck.probe.session import ProbeOptions
 from smtpcheck.probe.tls import build_tls_contexts
 from smtpcheck.results import Report, Status
@@ -91,8 +91,8 @@ async def _run(*, verbose: bool, phase_timeout: float) -> DemoResult:
             documents = load_paths([display_path(CONFIGS)], environ=environ)
             # --suggest, searching the demo's own ports: the mismatched gateway gets its fix.
             ports = tuple(s.port for s in servers.values())
-            live = LiveOptions(probe=probe, suggest=ports)
-            report = await check_async(documents, StaticOptions(), live)
+            options = CheckOptions(probe=probe, suggest=ports)
+            report = await check_async(documents, LintOptions(), options)
         finally:
             for server in servers.values():
                 server.server.close()

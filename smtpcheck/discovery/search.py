@@ -15,25 +15,28 @@ import functools
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-
-from pydantic import SecretStr
+from typing import TYPE_CHECKING
 
 from smtpcheck.config.address import is_loopback
 from smtpcheck.config.javamail import SmtpSettings
-from smtpcheck.discovery.candidates import (
-    Attempt,
-    Candidate,
-    Discovery,
-    candidates,
-    preference,
-    rank,
-)
+from smtpcheck.discovery.candidates import candidates, preference, rank
 from smtpcheck.probe.session import ProbeOptions, probe_gateway
-from smtpcheck.redaction import redact
-from smtpcheck.results import FailureKind, ProbeResult, TlsMode
-from smtpcheck.runner import Outcome, RunLimits, probe_all
+from smtpcheck.redaction import reveal
+from smtpcheck.results import (
+    Attempt,
+    Discovery,
+    Endpoint,
+    FailureKind,
+    ProbeFailure,
+    ProbeResult,
+    TlsMode,
+)
+from smtpcheck.runner import RunLimits, probe_all
 
-__all__ = ["DiscoverOptions", "Request", "discover", "host_settings"]
+if TYPE_CHECKING:
+    from pydantic import SecretStr
+
+__all__ = ["DiscoverOptions", "Request", "discover"]
 
 _Probe = Callable[[SmtpSettings], Awaitable[ProbeResult]]
 
@@ -49,31 +52,54 @@ class DiscoverOptions:
 
 @dataclass(frozen=True, slots=True)
 class Request:
-    """One host to discover, with what a gateway brings to it."""
+    """One host to discover, with what a gateway brings to it: its login, trust and timeouts.
 
-    settings: SmtpSettings  # host, credentials (when auth is on), trust_all_hosts, timeouts
+    With both ``user`` and ``password``, logging in is part of "works".
+    """
+
+    host: str
+    user: str | None = None
+    password: SecretStr | None = None
+    trust_all_hosts: bool = False
+    connect_timeout_ms: int | None = None  # None: the probe's cap
+    read_timeout_ms: int | None = None
     configured: int | None = None  # the port the gateway names, preferred when it works securely
 
+    @classmethod
+    def for_gateway(cls, settings: SmtpSettings) -> Request:
+        """Return the request that searches a gateway's host the way the gateway connects."""
+        login = settings.auth and settings.has_credentials
+        return cls(
+            host=settings.host or "",
+            user=settings.user if login else None,
+            password=settings.password if login else None,
+            trust_all_hosts=settings.trust_all_hosts,
+            connect_timeout_ms=settings.connect_timeout_ms,
+            read_timeout_ms=settings.read_timeout_ms,
+            configured=settings.port,
+        )
 
-def host_settings(
-    host: str, *, user: str | None = None, password: str | None = None
-) -> SmtpSettings:
-    """Return the settings of a bare host to discover; with a user, logging in is part of it."""
-    return SmtpSettings(
-        host=host,
-        port=0,  # each candidate brings its own
-        mode=TlsMode.NONE,
-        starttls_required=False,
-        auth=user is not None,
-        user=user,
-        password=SecretStr(password) if password is not None else None,
-        trust_all_hosts=False,
-        connect_timeout_ms=None,
-        read_timeout_ms=None,
-        from_address=None,
-        protocol="smtp",
-        debug=False,
-    )
+    @property
+    def logs_in(self) -> bool:
+        """Return True when logging in is part of what must work."""
+        return bool(self.user) and bool(reveal(self.password))
+
+    def settings(self, candidate: Endpoint, *, scout: bool = False) -> SmtpSettings:
+        """Return how to probe one candidate on this host; a scout sends no credentials.
+
+        A scout also goes past a certificate that does not verify: nothing secret is sent, and
+        the probe still reads what the server offers after TLS.
+        """
+        login = self.logs_in and not scout
+        return SmtpSettings(
+            endpoint=dataclasses.replace(candidate, host=self.host),
+            auth=login,
+            user=self.user if login else None,
+            password=self.password if login else None,
+            trust_all_hosts=self.trust_all_hosts or scout,
+            connect_timeout_ms=self.connect_timeout_ms,
+            read_timeout_ms=self.read_timeout_ms,
+        )
 
 
 async def discover(requests: Sequence[Request], options: DiscoverOptions) -> list[Discovery]:
@@ -82,9 +108,11 @@ async def discover(requests: Sequence[Request], options: DiscoverOptions) -> lis
     probe_options = dataclasses.replace(options.probe, send_to=None, transcript=False)
     probe = functools.partial(probe_gateway, options=probe_options)
     plans = [candidates(ports=options.ports, configured=r.configured) for r in requests]
-    scouts = [_scout(r.settings, c) for r, plan in zip(requests, plans, strict=True) for c in plan]
+    scouts = [
+        r.settings(c, scout=True) for r, plan in zip(requests, plans, strict=True) for c in plan
+    ]
     outcomes = iter(await probe_all(scouts, probe, limits=options.limits))
-    found = [[Attempt(c, _result(next(outcomes), ())) for c in plan] for plan in plans]
+    found = [[Attempt(c, next(outcomes)) for c in plan] for plan in plans]
     logins = await _log_in(requests, found, probe, options.limits)
     return [
         _discovery(request, attempts, tried)
@@ -92,35 +120,13 @@ async def discover(requests: Sequence[Request], options: DiscoverOptions) -> lis
     ]
 
 
-def _scout(settings: SmtpSettings, candidate: Candidate) -> SmtpSettings:
-    # No credentials, and past a certificate that does not verify: nothing secret is sent, and
-    # the probe still reads what the server offers after TLS.
-    return dataclasses.replace(
-        _on(settings, candidate), auth=False, user=None, password=None, trust_all_hosts=True
-    )
-
-
-def _on(settings: SmtpSettings, candidate: Candidate) -> SmtpSettings:
-    return dataclasses.replace(
-        settings,
-        port=candidate.port,
-        mode=candidate.mode,
-        starttls_required=candidate.mode is TlsMode.STARTTLS and candidate.starttls_required,
-        from_address=None,
-    )
-
-
-def _wants_login(settings: SmtpSettings) -> bool:
-    return settings.auth and settings.has_credentials
-
-
-def _not_for_login(settings: SmtpSettings, attempt: Attempt) -> str | None:
+def _not_for_login(request: Request, attempt: Attempt) -> str | None:
     """Return why the credentials must not be tried on this combination, or None if they may."""
     if not attempt.probe.ok:
         return "not tried: the connection did not get that far"
-    if attempt.candidate.mode is TlsMode.NONE and not is_loopback(settings.host or ""):
+    if attempt.candidate.mode is TlsMode.NONE and not is_loopback(request.host):
         return "not tried: the password would cross the network in plain text"
-    if attempt.tls is not None and not attempt.verified and not settings.trust_all_hosts:
+    if attempt.tls is not None and not attempt.verified and not request.trust_all_hosts:
         return "not tried: the certificate did not verify"
     if not attempt.probe.auth_mechanisms:
         return "the server offers no AUTH here"
@@ -147,14 +153,12 @@ async def _log_in(
         tried.append(reasons)
     accepted = [False] * len(requests)
     while batch := [(r, i) for r, queue in enumerate(queues) for i in _next(queue, accepted[r])]:
-        targets = [_on(requests[r].settings, found[r][i].candidate) for r, i in batch]
-        outcomes = await probe_all(targets, probe, limits=limits)
-        for (r, i), outcome in zip(batch, outcomes, strict=True):
-            settings = requests[r].settings
-            result = _result(outcome, settings.secrets)
+        targets = [requests[r].settings(found[r][i].candidate) for r, i in batch]
+        results = await probe_all(targets, probe, limits=limits)
+        for (r, i), result in zip(batch, results, strict=True):
             tried[r][i] = result
             accepted[r] = accepted[r] or result.ok
-            if result.failure is FailureKind.AUTH_FAILED:
+            if result.failure_kind is FailureKind.AUTH_FAILED:
                 # Servers lock an account out after a few refused logins (and log each one):
                 # a refusal is never tried again elsewhere.
                 where = found[r][i].candidate.describe()
@@ -178,11 +182,11 @@ def _login_queue(
 ) -> tuple[deque[int], dict[int, ProbeResult | str]]:
     """Return the attempts to log in on, best first, and why each of the others is not."""
     reasons: dict[int, ProbeResult | str] = {}
-    if not _wants_login(request.settings):
+    if not request.logs_in:
         return deque(), reasons
     usable: list[int] = []
     for i, attempt in enumerate(attempts):
-        reason = _not_for_login(request.settings, attempt)
+        reason = _not_for_login(request, attempt)
         if reason is None:
             usable.append(i)
         else:
@@ -197,7 +201,6 @@ def _login_queue(
 def _discovery(
     request: Request, attempts: Sequence[Attempt], tried: dict[int, ProbeResult | str]
 ) -> Discovery:
-    settings = request.settings
     judged = []
     for i, attempt in enumerate(attempts):
         outcome = tried.get(i)
@@ -205,37 +208,31 @@ def _discovery(
             attempt = dataclasses.replace(attempt, login=outcome)
         elif outcome is not None:
             attempt = dataclasses.replace(attempt, note=outcome)
-        problem = _problem(settings, attempt)
+        problem = _problem(request, attempt)
         judged.append(dataclasses.replace(attempt, works=problem is None, problem=problem or ""))
     return Discovery(
-        host=settings.host or "",
+        host=request.host,
         attempts=rank(judged, configured=request.configured),
-        credentials=_wants_login(settings),
+        credentials=request.logs_in,
     )
 
 
-def _problem(settings: SmtpSettings, attempt: Attempt) -> str | None:
-    """Return why a combination does not work as the settings need it, or None when it does."""
-    if not attempt.probe.ok:
-        return attempt.probe.failure_detail or str(attempt.probe.failure)
+def _problem(request: Request, attempt: Attempt) -> str | None:
+    """Return why a combination does not work as the request needs it, or None when it does."""
+    if attempt.probe.failure is not None:
+        return _failure_text(attempt.probe.failure)
     tls = attempt.tls
-    if tls is not None and not tls.verified and not settings.trust_all_hosts:
+    if tls is not None and not tls.verified and not request.trust_all_hosts:
         return f"certificate not verified: {tls.verify_error or 'unknown reason'}"
-    if not _wants_login(settings):
+    if not request.logs_in:
         return None
     if attempt.login is None:
         return f"AUTH {attempt.note}" if attempt.note.startswith("not tried") else attempt.note
-    if not attempt.login.ok:
-        return attempt.login.failure_detail or str(attempt.login.failure)
-    return None
+    return None if attempt.login.failure is None else _failure_text(attempt.login.failure)
 
 
-def _result(outcome: Outcome, secrets: Sequence[str]) -> ProbeResult:
-    if isinstance(outcome, ProbeResult):
-        return outcome
-    # A bug in the probe: this combination is reported as not working, the others go on.
-    detail = f"internal error (a bug; please report it): {type(outcome).__name__}: {outcome}"
-    failed = ProbeResult(
-        ok=False, steps=(), ms=0.0, failure=FailureKind.INTERNAL, failure_detail=detail
-    )
-    return redact(failed, secrets)
+def _failure_text(failure: ProbeFailure) -> str:
+    if failure.kind is FailureKind.INTERNAL:
+        # A bug while probing: this combination is reported as not working, the others go on.
+        return f"internal error (a bug; please report it): {failure.detail}"
+    return failure.detail or str(failure.kind)

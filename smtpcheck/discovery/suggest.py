@@ -10,12 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from smtpcheck.config.address import is_loopback
-from smtpcheck.config.javamail import SmtpSettings, java_bool, java_int
+from smtpcheck.config.javamail import SmtpSettings, connection_params, java_bool, java_int
 from smtpcheck.config.models import SmtpParams
 from smtpcheck.config.params import INT_PARAMS
-from smtpcheck.discovery.candidates import Attempt, Candidate, Discovery
 from smtpcheck.discovery.search import DiscoverOptions, Request, discover
-from smtpcheck.results import Suggestion, TlsMode
+from smtpcheck.results import Attempt, Discovery, Endpoint, Suggestion, TlsMode
 
 __all__ = ["patch_for", "suggest_fixes", "suggestion_from"]
 
@@ -31,7 +30,7 @@ async def suggest_fixes(
     wanted = [
         i for i, (_, s) in enumerate(gateways) if s.host and (not s.auth or s.has_credentials)
     ]
-    requests = [Request(gateways[i][1], configured=gateways[i][1].port) for i in wanted]
+    requests = [Request.for_gateway(gateways[i][1]) for i in wanted]
     found = dict(zip(wanted, await discover(requests, options), strict=True))
     results: list[Suggestion | Exception | None] = []
     for i, (params, settings) in enumerate(gateways):
@@ -61,12 +60,12 @@ def suggestion_from(
 
 
 def patch_for(
-    params: SmtpParams, candidate: Candidate
+    params: SmtpParams, candidate: Endpoint
 ) -> tuple[dict[str, object], dict[str, object]]:
     """Return the keys to change for a combination, and the values they had where written."""
     patch: dict[str, object] = {}
     previous: dict[str, object] = {}
-    for key, value in candidate.params().items():
+    for key, value in connection_params(candidate).items():
         written = params.given(key)
         if (
             key == "mail.smtp.ssl.port"

@@ -16,15 +16,16 @@ import random
 import ssl
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
 from smtpcheck._version import __version__
 from smtpcheck.defaults import API_TIMEOUT
-from smtpcheck.errors import PlatformError, UsageError
+from smtpcheck.errors import PlatformError
 from smtpcheck.panel.answers import Failure, decode, retry_after_seconds, transport_failure
+from smtpcheck.panel.credentials import Credentials
 from smtpcheck.redaction import scrub
 
 __all__ = [
@@ -43,26 +44,6 @@ LIST_ACTION = "panel/gateways/email/list"
 LOGOUT_ACTION = "panel/account/logout"
 
 _LOGOUT_TIMEOUT = 5.0
-
-
-@dataclass(frozen=True, slots=True)
-class Credentials:
-    """How to open a panel session: an existing session hash, or a login and its password."""
-
-    session_hash: str | None = field(default=None, repr=False)
-    login: str | None = None
-    password: str | None = field(default=None, repr=False)
-
-    def __post_init__(self) -> None:
-        if (self.session_hash is None) == (self.login is None):
-            raise UsageError("give either a panel session hash or a panel login")
-        if self.login is not None and not self.password:
-            raise UsageError("a panel login needs its password")
-
-    @property
-    def secrets(self) -> tuple[str, ...]:
-        """Return the values no message may show."""
-        return tuple(s for s in (self.session_hash, self.password) if s)
 
 
 @dataclass(frozen=True, slots=True)

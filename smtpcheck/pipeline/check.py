@@ -1,8 +1,9 @@
-"""The live half of the pipeline: static rules, a probe of each own SMTP gateway, live rules.
+"""`check`: static rules, a live probe of each own SMTP gateway, live rules, and suggestions.
 
 A gateway whose config cannot be connected to as it is (no host, an unset variable…) is not
 probed, and SC508 says why. A bug while checking one gateway becomes SC901 for that gateway.
-With ``--suggest``, each failed gateway's host is then searched for a working combination.
+With ``--suggest``, each failed gateway's host is then searched for a working combination
+(discovery is imported only then).
 """
 
 from __future__ import annotations
@@ -15,32 +16,47 @@ from dataclasses import dataclass, field
 
 from smtpcheck._version import __version__
 from smtpcheck.config.address import host_problem
-from smtpcheck.config.documents import GatewayEntry, SourceDocument
-from smtpcheck.config.javamail import SmtpSettings
+from smtpcheck.config.documents import SourceDocument
 from smtpcheck.defaults import CERT_WARN_DAYS, DISCOVER_TIMEOUT, SLOW_GREETING_MS
-from smtpcheck.discovery.search import DiscoverOptions
-from smtpcheck.discovery.suggest import suggest_fixes
-from smtpcheck.pipeline.validate import (
+from smtpcheck.pipeline.fixing import FixedGateway, fixed_gateways
+from smtpcheck.pipeline.inventory import (
     Inventory,
-    StaticOptions,
+    LintOptions,
     collect,
     gateway_report,
     internal_finding,
     static_findings,
 )
+from smtpcheck.pipeline.sources import Sources
 from smtpcheck.probe.session import ProbeOptions, probe_gateway
-from smtpcheck.results import FailureKind, Finding, GatewayReport, ProbeResult, Report, Status
-from smtpcheck.rules import Selection, check_live
-from smtpcheck.rules.base import Config, Live
-from smtpcheck.runner import Outcome, Progress, RunLimits, probe_all
+from smtpcheck.results import (
+    FailureKind,
+    Finding,
+    GatewayReport,
+    NotProbed,
+    ProbeResult,
+    Report,
+    Status,
+)
+from smtpcheck.rules import Selection, run_live_rules, run_not_probed_rules
+from smtpcheck.rules.base import ProbedGateway, SmtpGateway
+from smtpcheck.runner import Progress, RunLimits, probe_all
 
-__all__ = ["LiveOptions", "check", "check_async", "check_collected", "skip_reason"]
+__all__ = [
+    "CheckOptions",
+    "CheckRun",
+    "check",
+    "check_async",
+    "check_inventory",
+    "not_probed",
+    "run_check",
+]
 
 _PORTS = range(1, 65536)
 
 
 @dataclass(frozen=True, slots=True)
-class LiveOptions:
+class CheckOptions:
     """How `check` probes: the probe's options, the run's limits and the live rules' thresholds."""
 
     probe: ProbeOptions
@@ -52,93 +68,127 @@ class LiveOptions:
     suggest: tuple[int, ...] | None = None
 
 
-def check(documents: Iterable[SourceDocument], static: StaticOptions, live: LiveOptions) -> Report:
+@dataclass(frozen=True, slots=True)
+class CheckRun:
+    """What `smtpcheck check` produced: the report, and the corrected gateways when asked for."""
+
+    report: Report
+    fixed: tuple[FixedGateway, ...] = ()
+
+
+def run_check(
+    sources: Sources, lint: LintOptions, options: CheckOptions, *, fix: bool = False
+) -> CheckRun:
+    """Run `smtpcheck check` in its own event loop; with ``fix``, correct what was suggested.
+
+    Raises:
+        UsageError: ``--gateway`` named ids that no source holds.
+        ConfigLoadError: a path cannot be read.
+        PlatformError: the panel API could not be used.
+    """
+    inventory = collect(sources, lint)
+    report = asyncio.run(check_inventory(inventory, lint.selection, options))
+    if not fix:
+        return CheckRun(report)
+    api_source = None if sources.panel is None else sources.panel.name
+    fixed = fixed_gateways(inventory.entries, report.gateways, api_source=api_source)
+    return CheckRun(report, tuple(fixed))
+
+
+def check(documents: Iterable[SourceDocument], lint: LintOptions, options: CheckOptions) -> Report:
     """Lint every gateway and probe each own SMTP one; runs its own event loop.
 
     Raises:
         UsageError: ``--gateway`` named ids that no source holds.
     """
-    return asyncio.run(check_async(documents, static, live))
+    return asyncio.run(check_async(documents, lint, options))
 
 
 async def check_async(
-    documents: Iterable[SourceDocument], static: StaticOptions, live: LiveOptions
+    documents: Iterable[SourceDocument], lint: LintOptions, options: CheckOptions
 ) -> Report:
     """Lint every gateway and probe each own SMTP one, in the running event loop."""
-    return await check_collected(collect(documents, static), static.selection, live)
+    return await check_inventory(collect(documents, lint), lint.selection, options)
 
 
-async def check_collected(inventory: Inventory, selection: Selection, live: LiveOptions) -> Report:
+async def check_inventory(
+    inventory: Inventory, selection: Selection, options: CheckOptions
+) -> Report:
     """Lint and probe gateways already collected; the report keeps the inventory's order."""
     reports: dict[int, GatewayReport] = {}
-    probed: list[tuple[int, Config, list[Finding]]] = []
+    probed: list[tuple[int, SmtpGateway, list[Finding]]] = []
     for index, entry in enumerate(inventory.entries):
         findings = static_findings(entry, selection)
-        config = _config(entry)
-        if config is None:
+        gateway = SmtpGateway.of(entry)
+        if gateway is None:
             reports[index] = gateway_report(entry, findings)
             continue
-        reason = skip_reason(entry, config.settings)
-        if reason is not None:
-            skipped = ProbeResult(ok=False, steps=(), ms=0.0, skipped=reason)
-            findings += _live_findings(config, skipped, live, selection)
+        skipped = not_probed(gateway)
+        if skipped is not None:
+            findings += run_not_probed_rules(skipped, selection)
             reports[index] = gateway_report(entry, findings)
             continue
-        probed.append((index, config, findings))
-    outcomes = await probe_all(
-        [config.settings for _, config, _ in probed],
-        functools.partial(probe_gateway, options=live.probe),
-        limits=live.limits,
-        progress=live.progress,
+        probed.append((index, gateway, findings))
+    results = await probe_all(
+        [gateway.settings for _, gateway, _ in probed],
+        functools.partial(probe_gateway, options=options.probe),
+        limits=options.limits,
+        progress=options.progress,
     )
-    for (index, config, findings), outcome in zip(probed, outcomes, strict=True):
-        reports[index] = _probed_report(config, findings, outcome, live, selection)
-    if live.suggest is not None:
-        await _suggest(reports, [(index, config) for index, config, _ in probed], live)
+    for (index, gateway, findings), result in zip(probed, results, strict=True):
+        reports[index] = _probed_report(gateway, findings, result, options, selection)
+    if options.suggest is not None:
+        await _suggest(reports, [(index, gateway) for index, gateway, _ in probed], options)
     gateways = tuple(reports[index] for index in range(len(inventory.entries)))
     return Report(gateways=gateways, findings=inventory.findings, version=__version__)
 
 
-def skip_reason(entry: GatewayEntry, settings: SmtpSettings) -> str | None:
+def not_probed(gateway: SmtpGateway) -> NotProbed | None:
     """Return why a gateway's config cannot be probed as it is, or None when it can."""
+    entry, settings = gateway.entry, gateway.settings
     if entry.unset_variables:
         names = ", ".join(f"${{{u.name}}}" for u in entry.unset_variables)
-        return f"{names} not set in the environment (SC008)"
+        return NotProbed(f"{names} not set in the environment (SC008)")
     if entry.redacted:
         # Logging in with the marker would fail, and might count towards a lockout.
-        return f"{', '.join(entry.redacted)} was redacted by smtpcheck fetch (SC010)"
+        return NotProbed(f"{', '.join(entry.redacted)} was redacted by smtpcheck fetch (SC010)")
     if settings.host is None:
-        return "mail.smtp.host is empty (SC101)"
+        return NotProbed("mail.smtp.host is empty (SC101)")
     problem = host_problem(settings.host)
     if problem is not None:
-        return f"mail.smtp.host is not a host name: {problem} (SC102)"
+        return NotProbed(f"mail.smtp.host is not a host name: {problem} (SC102)")
     if settings.port not in _PORTS:
-        return f"port {settings.port} is out of range (SC103)"
+        return NotProbed(f"port {settings.port} is out of range (SC103)")
     return None
 
 
 async def _suggest(
-    reports: dict[int, GatewayReport], probed: list[tuple[int, Config]], live: LiveOptions
+    reports: dict[int, GatewayReport], probed: list[tuple[int, SmtpGateway]], options: CheckOptions
 ) -> None:
     """Attach a verified params patch to each failed gateway for which one is found."""
     failed = [
-        (i, config)
-        for i, config in probed
+        (i, gateway)
+        for i, gateway in probed
         if reports[i].status is Status.FAILED and not _refused_login(reports[i].probe)
     ]
     if not failed:
         return
-    options = DiscoverOptions(
+    from smtpcheck.discovery.search import DiscoverOptions
+    from smtpcheck.discovery.suggest import suggest_fixes
+
+    discover = DiscoverOptions(
         # Discovery waits on many ports that may never answer: keep each wait short.
-        probe=dataclasses.replace(live.probe, timeout=min(live.probe.timeout, DISCOVER_TIMEOUT)),
-        limits=live.limits,
-        ports=live.suggest or (),
+        probe=dataclasses.replace(
+            options.probe, timeout=min(options.probe.timeout, DISCOVER_TIMEOUT)
+        ),
+        limits=options.limits,
+        ports=options.suggest or (),
     )
-    found = await suggest_fixes([(c.params, c.settings) for _, c in failed], options)
-    for (index, config), suggestion in zip(failed, found, strict=True):
+    found = await suggest_fixes([(g.params, g.settings) for _, g in failed], discover)
+    for (index, gateway), suggestion in zip(failed, found, strict=True):
         if isinstance(suggestion, Exception):
-            findings = [*reports[index].findings, internal_finding(suggestion, config.settings)]
-            reports[index] = gateway_report(config.entry, findings, probe=reports[index].probe)
+            findings = [*reports[index].findings, internal_finding(suggestion, gateway.entry)]
+            reports[index] = gateway_report(gateway.entry, findings, probe=reports[index].probe)
         elif suggestion is not None:
             reports[index] = dataclasses.replace(reports[index], suggestion=suggestion)
 
@@ -146,39 +196,29 @@ async def _suggest(
 def _refused_login(probe: ProbeResult | None) -> bool:
     # The server refused the password itself: no other port or mode fixes that, and trying it
     # again elsewhere only brings an account lockout closer.
-    return probe is not None and probe.failure is FailureKind.AUTH_FAILED
-
-
-def _config(entry: GatewayEntry) -> Config | None:
-    params, settings = entry.params, entry.settings
-    if not entry.is_smtp or params is None or settings is None:
-        return None
-    return Config(entry, params, settings)
+    return probe is not None and probe.failure_kind is FailureKind.AUTH_FAILED
 
 
 def _probed_report(
-    config: Config,
+    gateway: SmtpGateway,
     findings: list[Finding],
-    outcome: Outcome,
-    live: LiveOptions,
+    result: ProbeResult,
+    options: CheckOptions,
     selection: Selection,
 ) -> GatewayReport:
-    if isinstance(outcome, Exception):
-        return gateway_report(config.entry, [*findings, internal_finding(outcome, config.settings)])
-    findings = findings + _live_findings(config, outcome, live, selection)
-    return gateway_report(config.entry, findings, probe=outcome)
-
-
-def _live_findings(
-    config: Config, probe: ProbeResult, live: LiveOptions, selection: Selection
-) -> list[Finding]:
-    subject = Live(
-        config,
-        probe,
-        cert_warn_days=live.cert_warn_days,
-        slow_greeting_ms=live.slow_greeting_ms,
+    if result.failure is not None and result.failure.kind is FailureKind.INTERNAL:
+        # The probe broke, it measured nothing: no live rule has anything to judge.
+        return gateway_report(
+            gateway.entry, [*findings, internal_finding(result.failure.detail, gateway.entry)]
+        )
+    probed = ProbedGateway(
+        gateway,
+        result,
+        cert_warn_days=options.cert_warn_days,
+        slow_greeting_ms=options.slow_greeting_ms,
     )
     try:
-        return check_live(subject, selection)
+        findings = findings + run_live_rules(probed, selection)
     except Exception as exc:  # a bug in a live rule is SC901 for this gateway, not a crash
-        return [internal_finding(exc, config.settings)]
+        findings = [*findings, internal_finding(exc, gateway.entry)]
+    return gateway_report(gateway.entry, findings, probe=result)

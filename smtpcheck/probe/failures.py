@@ -11,13 +11,16 @@ import socket
 import ssl
 
 from smtpcheck.probe.certificate import VerifyFailure, verify_failure
-from smtpcheck.results import FailureKind
+from smtpcheck.results import FailureKind, ProbeFailure
 
 __all__ = ["StageFailure", "clip", "network_failure", "reply_failure", "timeout_failure"]
 
 
 class StageFailure(Exception):
-    """Why a probe stopped, already translated to a failure kind; it never leaves the probe."""
+    """Ends a probe: its `ProbeFailure`, already judged, and why a certificate was refused.
+
+    It never leaves the probe: the result keeps ``failure`` as it is.
+    """
 
     def __init__(
         self,
@@ -29,10 +32,7 @@ class StageFailure(Exception):
         verify: VerifyFailure | None = None,
     ) -> None:
         super().__init__(detail)
-        self.kind = kind
-        self.detail = detail
-        self.reply_code = reply_code
-        self.tls_error = tls_error  # OpenSSL's reason, when a handshake failed
+        self.failure = ProbeFailure(kind, detail, reply_code=reply_code, tls_error=tls_error)
         self.verify = verify  # set when the certificate was the only problem
 
 

@@ -142,7 +142,8 @@ class Opener:
                 boundary=lambda: handshake.finished,
                 reply_step="greeting",
             )
-        except StageFailure as failure:
+        except StageFailure as stop:
+            failure = stop.failure
             if failure.tls_error not in _NOT_TLS:
                 raise
             # The port answered the handshake with something else: is it plain SMTP?
@@ -157,7 +158,7 @@ class Opener:
                 f"{failure.detail}; port {port} greeted a plain connection with 220: "
                 "it speaks plain SMTP",
                 tls_error=failure.tls_error,
-            ) from failure
+            ) from stop
         self._after_handshake(client, handshake, verify)
         self.rec.transcript.reply(reply.code, reply.message)
 

@@ -15,7 +15,7 @@ from typing import Protocol, TypeVar
 from smtpcheck.probe.failures import StageFailure
 from smtpcheck.probe.transcript import Transcript
 from smtpcheck.redaction import redact
-from smtpcheck.results import PortHint, ProbeResult, ProbeStep, TlsInfo
+from smtpcheck.results import PortHint, ProbeFailure, ProbeResult, ProbeStep, TlsInfo
 
 R = TypeVar("R", bound="Reply")
 
@@ -88,9 +88,9 @@ class Recorder:
         try:
             yield step
         except Exception as exc:
-            failure = translate(exc, name)
-            self.record(name, False, step.started, failure.detail, failure.reply_code)
-            raise failure from exc
+            stop = translate(exc, name)
+            self.record(name, False, step.started, stop.failure.detail, stop.failure.reply_code)
+            raise stop from exc
         except BaseException:  # cancelled: the overall deadline, or the whole run is stopping
             self.record(name, False, step.started, _DEADLINE)
             raise
@@ -124,9 +124,9 @@ class Recorder:
             if not isinstance(exc, Exception):  # cancelled by the overall deadline
                 self.record(stage, False, started, _DEADLINE)
                 raise
-            failure = translate(exc, stage)
-            self.record(stage, False, started, failure.detail, failure.reply_code)
-            raise failure from exc
+            stop = translate(exc, stage)
+            self.record(stage, False, started, stop.failure.detail, stop.failure.reply_code)
+            raise stop from exc
         split = boundary()
         if split is None:
             detail = f"{first_line(reply)} (this step includes the TLS handshake)"
@@ -138,16 +138,13 @@ class Recorder:
         return reply
 
     def result(
-        self, *, started: float, failure: StageFailure | None, secrets: Sequence[str]
+        self, *, started: float, failure: ProbeFailure | None, secrets: Sequence[str]
     ) -> ProbeResult:
         """Build the probe's result, every secret masked."""
         result = ProbeResult(
-            ok=failure is None,
             steps=tuple(self.steps),
             ms=(time.perf_counter() - started) * 1000,
-            failure=None if failure is None else failure.kind,
-            failure_detail="" if failure is None else failure.detail,
-            reply_code=None if failure is None else failure.reply_code,
+            failure=failure,
             tls=self.tls,
             extensions_before_tls=self.extensions_before_tls,
             extensions=self.extensions,
@@ -155,6 +152,5 @@ class Recorder:
             auth_mechanisms=self.auth,
             port_hint=self.port_hint,
             transcript=self.transcript.lines,
-            tls_error=None if failure is None else failure.tls_error,
         )
         return redact(result, secrets)

@@ -30,7 +30,7 @@ from smtpcheck.probe.recorder import Recorder, first_line
 from smtpcheck.probe.tls import TlsContexts, watch_handshake
 from smtpcheck.probe.transcript import Transcript
 from smtpcheck.redaction import reveal
-from smtpcheck.results import FailureKind, ProbeResult, TlsInfo, TlsMode
+from smtpcheck.results import FailureKind, ProbeFailure, ProbeResult, TlsInfo, TlsMode
 
 __all__ = ["ProbeOptions", "probe_gateway"]
 
@@ -94,25 +94,25 @@ class _Probe:
 
     async def run(self) -> ProbeResult:
         started = time.perf_counter()
-        failure: StageFailure | None = None
+        failure: ProbeFailure | None = None
         deadline = self.o.deadline if self.o.deadline is not None else 2 * self.o.timeout
         try:
             async with asyncio.timeout(deadline):
                 await self._probe()
-        except StageFailure as exc:
-            failure = exc
+        except StageFailure as stop:
+            failure = stop.failure
         except TimeoutError:  # the overall deadline: every stage's own timeout is translated
             failure = self._deadline_failure(deadline)
         return self.rec.result(started=started, failure=failure, secrets=self.s.secrets)
 
-    def _deadline_failure(self, deadline: float) -> StageFailure:
+    def _deadline_failure(self, deadline: float) -> ProbeFailure:
         stage = self.rec.stage
         kind = {
             "connect": FailureKind.CONNECT_TIMEOUT,
             "greeting": FailureKind.NO_GREETING,
             "tls": FailureKind.TLS_HANDSHAKE,
         }.get(stage, FailureKind.DEADLINE)
-        return StageFailure(
+        return ProbeFailure(
             kind, f"the probe's overall deadline of {deadline:g} s ran out ({stage})"
         )
 
@@ -129,17 +129,17 @@ class _Probe:
         addresses = await self._resolve()
         try:
             await self._session(addresses, self.o.tls.verifying)
-        except StageFailure as failure:
-            if failure.verify is None:
+        except StageFailure as stop:
+            if stop.verify is None:
                 raise
             if self.s.trust_all_hosts:
                 self.rec.transcript.note(
                     "going on without certificate verification, as "
                     "mail.smtp.ssl.trust_all_hosts does"
                 )
-                await self._session(addresses, self.o.tls.insecure, verify=failure.verify)
+                await self._session(addresses, self.o.tls.insecure, verify=stop.verify)
                 return
-            await self._read_certificate(addresses, failure.verify)
+            await self._read_certificate(addresses, stop.verify)
             raise
 
     async def _read_certificate(self, addresses: Sequence[Address], verify: VerifyFailure) -> None:

@@ -27,7 +27,12 @@ REPORTERS: dict[str, Reporter] = {
         Reporter("json", "application/json", "smtpcheck.reporters.json_", "render_json"),
         Reporter("junit", "application/xml", "smtpcheck.reporters.junit", "render_junit"),
         Reporter(
-            "nagios", "text/plain; charset=utf-8", "smtpcheck.reporters.nagios", "render_nagios"
+            "nagios",
+            "text/plain; charset=utf-8",
+            "smtpcheck.reporters.nagios",
+            "render_nagios",
+            exit_code="nagios_exit_code",
+            unusable="nagios_unusable",
         ),
         # The exposition format's own media type, as Prometheus servers expect it.
         Reporter(

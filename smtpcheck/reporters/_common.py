@@ -12,10 +12,9 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Iterator
 
-from smtpcheck.results import Endpoint, GatewayReport, ProbeStep, TlsMode
+from smtpcheck.results import Endpoint, GatewayReport, ProbeStep
 
 __all__ = [
-    "MODE_WORDS",
     "display_width",
     "endpoint_text",
     "gateway_keys",
@@ -25,9 +24,6 @@ __all__ = [
     "printable",
     "step_keys",
 ]
-
-#: How people read the connection modes (JSON keeps the enum values).
-MODE_WORDS = {TlsMode.NONE: "plain", TlsMode.STARTTLS: "STARTTLS", TlsMode.IMPLICIT: "TLS"}
 
 # C0/C1 controls, line and paragraph separators, and the bidi overrides that can reorder what a
 # terminal shows: a label or a server reply must not be able to draw on the operator's screen.
@@ -64,7 +60,7 @@ def endpoint_text(endpoint: Endpoint) -> str:
     host = endpoint.host or "?"
     if ":" in host:
         host = f"[{host}]"
-    return printable(f"{host}:{endpoint.port} {MODE_WORDS[endpoint.mode]}")
+    return printable(f"{host}:{endpoint.port} {endpoint.mode.short}")
 
 
 def ms_text(ms: float) -> str:

@@ -1,4 +1,9 @@
-"""The reporter type: a named function from a `Report` to text. Reporters never write anywhere."""
+"""The reporter type: a named function from a `Report` to text. Reporters never write anywhere.
+
+A format whose consumer reads the exit status too (Nagios) also names the functions that give
+that status, for a finished run and for one that could not happen; the command line asks the
+reporter, and knows no format by name.
+"""
 
 from __future__ import annotations
 
@@ -27,14 +32,32 @@ class RenderOptions:
 
 @dataclass(frozen=True, slots=True)
 class Reporter:
-    """One output format, its render function imported only when the format is used."""
+    """One output format, its functions imported only when the format is used."""
 
     name: str
     media_type: str
     module: str  # e.g. "smtpcheck.reporters.junit": xml.etree costs a run that never needs it
-    function: str
+    function: str  # (Report, RenderOptions) -> str
+    exit_code: str | None = None  # (Report, Severity) -> int, when the format has its own
+    unusable: str | None = None  # (message) -> (text, exit code), for a run that cannot happen
 
     def render(self, report: Report, options: RenderOptions) -> str:
         """Render the report in this format."""
-        render = getattr(importlib.import_module(self.module), self.function)
-        return cast(Callable[[Report, RenderOptions], str], render)(report, options)
+        render = cast(Callable[[Report, RenderOptions], str], self._load(self.function))
+        return render(report, options)
+
+    def status(self, report: Report, fail_on: Severity) -> int | None:
+        """Return the exit status this format's consumer reads, or None for the usual one."""
+        if self.exit_code is None:
+            return None
+        return cast(Callable[[Report, Severity], int], self._load(self.exit_code))(report, fail_on)
+
+    def could_not_run(self, message: str) -> tuple[str, int] | None:
+        """Return the output and exit status of a run that could not happen, or None."""
+        if self.unusable is None:
+            return None
+        answer = cast(Callable[[str], tuple[str, int]], self._load(self.unusable))
+        return answer(message)
+
+    def _load(self, name: str) -> object:
+        return getattr(importlib.import_module(self.module), name)

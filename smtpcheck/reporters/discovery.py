@@ -11,9 +11,10 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from smtpcheck._version import __version__
-from smtpcheck.discovery.candidates import Attempt, Discovery
-from smtpcheck.reporters._common import MODE_WORDS, display_width, json_text, printable
+from smtpcheck.config.javamail import connection_params
+from smtpcheck.reporters._common import display_width, json_text, printable
 from smtpcheck.reporters.json_ import SCHEMA_VERSION, probe_to_dict
+from smtpcheck.results import Attempt, Discovery
 
 __all__ = ["discovery_to_dict", "render_discovery"]
 
@@ -44,7 +45,7 @@ def discovery_to_dict(discovery: Discovery) -> dict[str, Any]:
         else {
             "port": best.candidate.port,
             "mode": str(best.candidate.mode),
-            "params": best.candidate.params(),
+            "params": connection_params(best.candidate),
         },
         "combinations": [_attempt(a) for a in discovery.attempts],
     }
@@ -92,7 +93,7 @@ def _text(discovery: Discovery, color: bool) -> Iterator[str]:
         return
     yield ""
     yield f"best: {best.candidate.describe()}; set these params:"
-    for key, value in best.candidate.params().items():
+    for key, value in connection_params(best.candidate).items():
         yield f"  {key}: {json_text(value)}"
 
 
@@ -106,7 +107,7 @@ def _row(number: int, attempt: Attempt) -> tuple[str, ...]:
     return (
         str(number) if attempt.works else "-",
         str(attempt.candidate.port),
-        MODE_WORDS[attempt.candidate.mode],
+        attempt.candidate.mode.short,
         "works" if attempt.works else "fails",
         _clip(attempt.greeting or "-"),
         printable(tls_text),

@@ -104,6 +104,7 @@ def _gateway(gateway: GatewayReport) -> dict[str, Any]:
 
 def probe_to_dict(probe: ProbeResult) -> dict[str, Any]:
     """Return one probe's result as JSON-ready data (without its transcript)."""
+    failure = probe.failure
     return {
         "ok": probe.ok,
         "steps": [_step(s) for s in probe.steps],
@@ -112,12 +113,12 @@ def probe_to_dict(probe: ProbeResult) -> dict[str, Any]:
         "extensions": list(probe.extensions),
         "auth_mechanisms_before_tls": list(probe.auth_mechanisms_before_tls),
         "auth_mechanisms": list(probe.auth_mechanisms),
-        "failure": None if probe.failure is None else probe.failure.value,
-        "failure_detail": probe.failure_detail,
-        "reply_code": probe.reply_code,
+        "failure": None if failure is None else failure.kind.value,
+        "failure_detail": "" if failure is None else failure.detail,
+        "reply_code": None if failure is None else failure.reply_code,
         "port_hint": None if probe.port_hint is None else probe.port_hint.value,
-        "tls_error": probe.tls_error,
-        "skipped": probe.skipped or None,
+        "tls_error": None if failure is None else failure.tls_error,
+        "skipped": None,  # schema 1 keeps the key; a gateway that is not probed has no probe
         "ms": round(probe.ms, 2),
     }
 

@@ -97,18 +97,16 @@ def _details(gateway: GatewayReport, *, verbose: bool) -> Iterator[str]:
 
 
 def _probe(probe: ProbeResult, *, verbose: bool) -> Iterator[str]:
-    if probe.skipped:
-        yield f"not probed: {probe.skipped}"
-        return
-    verdict = "ok" if probe.ok else f"failed ({probe.failure or 'unknown'})"
-    detail = f": {probe.failure_detail}" if probe.failure_detail and not probe.ok else ""
+    failure = probe.failure
+    verdict = "ok" if failure is None else f"failed ({failure.kind})"
+    detail = f": {failure.detail}" if failure is not None and failure.detail else ""
     yield f"probe {verdict} in {probe.ms:.1f} ms{detail}"
     for step in probe.steps:
         state = "ok" if step.ok else "FAILED"
         detail = f"  {step.detail}" if step.detail else ""
         yield f"  {step.name:<10} {state:<6} {step.ms:8.1f} ms{detail}"
-    if probe.tls_error:
-        yield f"tls handshake failed: {probe.tls_error}"
+    if failure is not None and failure.tls_error:
+        yield f"tls handshake failed: {failure.tls_error}"
     if probe.tls is not None:
         tls = probe.tls
         verified = "verified" if tls.verified else f"NOT verified: {tls.verify_error or '?'}"

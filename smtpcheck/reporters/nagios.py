@@ -24,7 +24,14 @@ from smtpcheck.reporters._common import (
 from smtpcheck.reporters.base import RenderOptions
 from smtpcheck.results import Finding, GatewayKind, GatewayReport, Report, Severity, Status
 
-__all__ = ["NagiosState", "nagios_exit_code", "nagios_state", "render_nagios", "render_unknown"]
+__all__ = [
+    "NagiosState",
+    "nagios_exit_code",
+    "nagios_state",
+    "nagios_unusable",
+    "render_nagios",
+    "render_unknown",
+]
 
 
 class NagiosState(IntEnum):
@@ -73,6 +80,15 @@ def nagios_exit_code(report: Report, fail_on: Severity) -> int:
 def render_unknown(message: str) -> str:
     """Render the UNKNOWN status line for a run that could not happen (bad path, bad option)."""
     return f"SMTPCHECK {NagiosState.UNKNOWN.name} - {_flat(message)}\n"
+
+
+def nagios_unusable(message: str) -> tuple[str, int]:
+    """Return what Nagios reads for a run that could not happen: UNKNOWN, exit 3.
+
+    Nagios reads exit 2 as CRITICAL: a typo in a path must read as "the check could not run",
+    not as a mail outage.
+    """
+    return render_unknown(message), int(NagiosState.UNKNOWN)
 
 
 def render_nagios(report: Report, options: RenderOptions) -> str:
@@ -161,9 +177,7 @@ def _gateway_line(gateway: GatewayReport) -> str:
         where = " leasable"
     line = f"{gateway.status.upper()}: {gateway_name(gateway)}{where}"
     facts = []
-    if gateway.probe is not None and gateway.probe.skipped:
-        facts.append("not probed")
-    elif gateway.probe is not None:
+    if gateway.probe is not None:
         tls = f", {gateway.probe.tls.version}" if gateway.probe.tls is not None else ""
         facts.append(f"{ms_text(gateway.probe.ms)}{tls}")
     if gateway.findings and gateway.status is not Status.OK:
@@ -192,7 +206,7 @@ def _counts(report: Report) -> Iterator[str]:
 def _gateway_perfdata(report: Report) -> Iterator[str]:
     for key, gateway in zip(gateway_keys(report.gateways), report.gateways, strict=True):
         probe = gateway.probe
-        if probe is None or probe.skipped:
+        if probe is None:
             continue
         prefix = "gw" + _SAFE_LABEL.sub("_", key)
         yield _perf(f"{prefix}_time", _ms(probe.ms), "ms")

@@ -78,7 +78,7 @@ def _gateway(gateway: GatewayReport, base: _Labels, add: _Add) -> None:
     for (code, severity), count in sorted(findings.items()):
         add("smtpcheck_config_findings", (*base, ("code", code), ("severity", severity)), count)
     probe = gateway.probe
-    if probe is None or probe.skipped:  # not probed: no probe series, as for validate
+    if probe is None:  # not probed: no probe series, as for validate
         return
     add("smtpcheck_probe_success", base, probe.ok)
     add("smtpcheck_probe_duration_seconds", base, probe.ms / 1000)

@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
+from smtpcheck.config.javamail import pinned_params
 from smtpcheck.reporters._common import (
     display_width,
     endpoint_text,
@@ -32,7 +33,6 @@ from smtpcheck.results import (
     Status,
     Suggestion,
     TlsInfo,
-    TlsMode,
 )
 
 __all__ = ["render_text"]
@@ -154,9 +154,7 @@ def _gateway(
 def _note(gateway: GatewayReport, *, quiet: bool) -> str:
     parts = []
     probe = gateway.probe
-    if probe is not None and probe.skipped:
-        parts.append("not probed")
-    elif probe is not None:
+    if probe is not None:
         if probe.tls is not None:
             parts.append(printable(probe.tls.version))
             if probe.tls.cert is not None:
@@ -181,9 +179,6 @@ def _tag(tag: str, text: str, paint: _Painter) -> str:
 
 
 def _probe(probe: ProbeResult, paint: _Painter, *, verbose: bool) -> Iterator[str]:
-    if probe.skipped:
-        yield _tag("probe", f"not probed: {printable(probe.skipped)}", paint)
-        return
     stages = []
     for step in probe.steps:
         if step.ok:
@@ -194,9 +189,10 @@ def _probe(probe: ProbeResult, paint: _Painter, *, verbose: bool) -> Iterator[st
         stages.append(f"{failed}: {printable(why)}" if why else failed)
     stages.append(f"total {ms_text(probe.ms)}")
     yield _tag("probe", " · ".join(stages), paint)
-    if probe.tls_error:
+    tls_error = None if probe.failure is None else probe.failure.tls_error
+    if tls_error:
         failed = paint("TLS handshake failed", "red")
-        yield _tag("tls", f"{failed}: {printable(probe.tls_error)}", paint)
+        yield _tag("tls", f"{failed}: {printable(tls_error)}", paint)
     if probe.tls is not None:
         yield _tag("tls", _tls(probe.tls, paint), paint)
         if probe.tls.cert is not None:
@@ -264,16 +260,7 @@ def _current_value(endpoint: Endpoint | None, key: str) -> str | None:
     # params that connection pins down get a "-" line; the others are shown as "+" alone.
     if endpoint is None:
         return None
-    implicit = endpoint.mode is TlsMode.IMPLICIT
-    known: dict[str, object] = {
-        "mail.smtp.host": endpoint.host,
-        "mail.smtp.use_ssl": implicit,
-        # Under use_ssl JavaMail connects to ssl.port; otherwise to port.
-        "mail.smtp.ssl.port" if implicit else "mail.smtp.port": endpoint.port,
-    }
-    if endpoint.mode is TlsMode.NONE:
-        known["mail.smtp.starttls.enable"] = False
-        known["mail.smtp.starttls.required"] = False
+    known = pinned_params(endpoint)
     return printable(json_text(known[key])) if key in known else None
 
 

@@ -22,11 +22,11 @@ from smtpcheck.rules import (
     ports,
     tls,
 )
-from smtpcheck.rules.base import Config, Live, Rule, Scope
+from smtpcheck.rules.base import ProbedGateway, Rule, Scope, SmtpGateway
 
 if TYPE_CHECKING:
     from smtpcheck.config.documents import GatewayEntry, SourceDocument
-    from smtpcheck.results import Finding
+    from smtpcheck.results import Finding, NotProbed
 
 __all__ = [
     "ALL_RULES",
@@ -35,14 +35,16 @@ __all__ = [
     "ENTRY_RULES",
     "FLEET_RULES",
     "LIVE_RULES",
+    "NOT_PROBED_RULES",
     "Selection",
-    "check_config",
-    "check_document",
-    "check_entry",
-    "check_fleet",
-    "check_live",
     "find_rule",
     "internal_error",
+    "run_config_rules",
+    "run_document_rules",
+    "run_entry_rules",
+    "run_fleet_rules",
+    "run_live_rules",
+    "run_not_probed_rules",
 ]
 
 DOCUMENT_RULES: tuple[Rule[SourceDocument], ...] = (
@@ -57,7 +59,7 @@ ENTRY_RULES: tuple[Rule[GatewayEntry], ...] = (
     inputs.unresolved_env_var,
     inputs.redacted_secret,
 )
-CONFIG_RULES: tuple[Rule[Config], ...] = (
+CONFIG_RULES: tuple[Rule[SmtpGateway], ...] = (
     inputs.unknown_param,
     inputs.string_typed_value,
     ports.missing_host,
@@ -87,7 +89,7 @@ CONFIG_RULES: tuple[Rule[Config], ...] = (
     operations.invalid_from_address,
     operations.missing_from_address,
 )
-LIVE_RULES: tuple[Rule[Live], ...] = (
+LIVE_RULES: tuple[Rule[ProbedGateway], ...] = (
     live_connection.dns_failure,
     live_connection.connection_refused,
     live_connection.connect_timeout,
@@ -95,7 +97,6 @@ LIVE_RULES: tuple[Rule[Live], ...] = (
     live_connection.greeting_rejected,
     live_connection.protocol_error,
     live_connection.slow_greeting,
-    live_connection.probe_skipped,
     live_tls.starttls_not_offered,
     live_tls.starttls_failed,
     live_tls.tls_handshake_failed,
@@ -112,6 +113,7 @@ LIVE_RULES: tuple[Rule[Live], ...] = (
     live_auth.sender_rejected,
     live_auth.test_message_rejected,
 )
+NOT_PROBED_RULES: tuple[Rule[NotProbed], ...] = (live_connection.probe_skipped,)
 
 #: Every rule in code order: what `smtpcheck rules` lists.
 ALL_RULES: tuple[Rule[Any], ...] = tuple(
@@ -122,6 +124,7 @@ ALL_RULES: tuple[Rule[Any], ...] = tuple(
             *ENTRY_RULES,
             *CONFIG_RULES,
             *LIVE_RULES,
+            *NOT_PROBED_RULES,
             internal.internal_error,
         ),
         key=lambda r: r.code,
@@ -129,8 +132,11 @@ ALL_RULES: tuple[Rule[Any], ...] = tuple(
 )
 
 
-def internal_error(error: BaseException) -> Finding:
-    """Return the SC901 finding for an exception smtpcheck raised while checking a gateway."""
+def internal_error(error: BaseException | str) -> Finding:
+    """Return the SC901 finding for a bug met while checking a gateway (or its description).
+
+    Every path by which a bug becomes a finding ends here.
+    """
     return internal.internal_error.run(error)[0]
 
 
@@ -184,22 +190,22 @@ def _run(scope: Scope, subject: object, selection: Selection) -> list[Finding]:
     return findings
 
 
-def check_document(doc: SourceDocument, selection: Selection) -> list[Finding]:
+def run_document_rules(doc: SourceDocument, selection: Selection) -> list[Finding]:
     """Run the rules about a source as a whole."""
     return _run(Scope.DOCUMENT, doc, selection)
 
 
-def check_fleet(entries: Sequence[GatewayEntry], selection: Selection) -> list[Finding]:
+def run_fleet_rules(entries: Sequence[GatewayEntry], selection: Selection) -> list[Finding]:
     """Run the rules about all gateways of a run together."""
     return _run(Scope.FLEET, entries, selection)
 
 
-def check_entry(entry: GatewayEntry, selection: Selection) -> list[Finding]:
+def run_entry_rules(entry: GatewayEntry, selection: Selection) -> list[Finding]:
     """Run every static rule about one gateway: its shape, then its params when it is SMTP."""
     findings = _run(Scope.ENTRY, entry, selection)
-    params, settings = entry.params, entry.settings
-    if entry.is_smtp and params is not None and settings is not None:
-        findings += check_config(Config(entry, params, settings), selection)
+    gateway = SmtpGateway.of(entry)
+    if gateway is not None:
+        findings += run_config_rules(gateway, selection)
     if entry.unset_variables or entry.redacted:
         # An unset ${VAR} or a redacted password leaves its param empty; SC008 / SC010 name the
         # cause, so a finding about that param ("password is empty") would only repeat it.
@@ -208,11 +214,16 @@ def check_entry(entry: GatewayEntry, selection: Selection) -> list[Finding]:
     return findings
 
 
-def check_config(config: Config, selection: Selection) -> list[Finding]:
+def run_config_rules(gateway: SmtpGateway, selection: Selection) -> list[Finding]:
     """Run the param rules of one valid own SMTP gateway."""
-    return _run(Scope.CONFIG, config, selection)
+    return _run(Scope.CONFIG, gateway, selection)
 
 
-def check_live(live: Live, selection: Selection) -> list[Finding]:
+def run_live_rules(probed: ProbedGateway, selection: Selection) -> list[Finding]:
     """Run the rules about what a live probe of one gateway observed."""
-    return _run(Scope.LIVE, live, selection)
+    return _run(Scope.LIVE, probed, selection)
+
+
+def run_not_probed_rules(not_probed: NotProbed, selection: Selection) -> list[Finding]:
+    """Run the rules about a gateway that could not be probed (SC508 says why)."""
+    return _run(Scope.NOT_PROBED, not_probed, selection)

@@ -6,13 +6,13 @@ from collections.abc import Iterator
 
 from smtpcheck.config.address import is_loopback
 from smtpcheck.results import Severity, TlsMode
-from smtpcheck.rules.base import Config, Scope, Violation, rule
+from smtpcheck.rules.base import Scope, SmtpGateway, Violation, rule
 
 __all__ = ["auth_without_credentials", "cleartext_auth", "credentials_without_auth"]
 
 
 @rule(code="SC301", slug="auth-without-credentials", severity=Severity.ERROR, scope=Scope.CONFIG)
-def auth_without_credentials(config: Config) -> Iterator[Violation]:
+def auth_without_credentials(config: SmtpGateway) -> Iterator[Violation]:
     """AUTH is on, but the user name or the password is empty.
 
     What it checks:
@@ -52,7 +52,7 @@ def auth_without_credentials(config: Config) -> Iterator[Violation]:
 
 
 @rule(code="SC302", slug="credentials-without-auth", severity=Severity.WARNING, scope=Scope.CONFIG)
-def credentials_without_auth(config: Config) -> Iterator[Violation]:
+def credentials_without_auth(config: SmtpGateway) -> Iterator[Violation]:
     """A user name or password is set, but AUTH is off.
 
     What it checks:
@@ -93,7 +93,7 @@ def credentials_without_auth(config: Config) -> Iterator[Violation]:
 
 
 @rule(code="SC303", slug="cleartext-auth", severity=Severity.ERROR, scope=Scope.CONFIG)
-def cleartext_auth(config: Config) -> Iterator[Violation]:
+def cleartext_auth(config: SmtpGateway) -> Iterator[Violation]:
     """AUTH without any TLS: the password crosses the network in clear text.
 
     What it checks:

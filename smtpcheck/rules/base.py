@@ -12,7 +12,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 from smtpcheck.defaults import CERT_WARN_DAYS, SLOW_GREETING_MS
-from smtpcheck.results import Finding, ProbeResult, Severity
+from smtpcheck.results import FailureKind, Finding, ProbeFailure, ProbeResult, Severity
 
 if TYPE_CHECKING:
     from smtpcheck.config.documents import GatewayEntry
@@ -21,10 +21,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "EXAMPLE_GATEWAY",
-    "Config",
-    "Live",
+    "ProbedGateway",
     "Rule",
     "Scope",
+    "SmtpGateway",
     "Violation",
     "rule",
 ]
@@ -66,26 +66,40 @@ class Scope(StrEnum):
     ENTRY = "entry"  # one gateway object, valid or not
     CONFIG = "config"  # the params of one valid own SMTP gateway
     LIVE = "live"  # what a live probe of one gateway observed
+    NOT_PROBED = "not-probed"  # why one gateway's config could not be probed as it is
     INTERNAL = "internal"  # an exception smtpcheck raised while checking one gateway
 
 
 @dataclass(frozen=True, slots=True)
-class Config:
+class SmtpGateway:
     """A valid own SMTP gateway: its params as written and as JavaMail reads them."""
 
     entry: GatewayEntry
     params: SmtpParams
     settings: SmtpSettings
 
+    @classmethod
+    def of(cls, entry: GatewayEntry) -> SmtpGateway | None:
+        """Return the entry as an SMTP gateway, or None unless it is a valid own SMTP one."""
+        params, settings = entry.params, entry.settings
+        if not entry.is_smtp or params is None or settings is None:
+            return None
+        return cls(entry, params, settings)
+
 
 @dataclass(frozen=True, slots=True)
-class Live:
+class ProbedGateway:
     """A probed gateway: its config, what the probe saw, and the run's thresholds."""
 
-    config: Config
+    config: SmtpGateway
     probe: ProbeResult
     cert_warn_days: int = CERT_WARN_DAYS
     slow_greeting_ms: float = SLOW_GREETING_MS
+
+    def failed(self, *kinds: FailureKind) -> ProbeFailure | None:
+        """Return the probe's failure when it is of one of these kinds, else None."""
+        failure = self.probe.failure
+        return failure if failure is not None and failure.kind in kinds else None
 
 
 @dataclass(frozen=True, slots=True)

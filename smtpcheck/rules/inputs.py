@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from smtpcheck.config.javamail import java_bool, java_int
 from smtpcheck.config.params import BOOL_PARAMS, INT_PARAMS, JAVAMAIL_KEYS, KNOWN_PARAMS
 from smtpcheck.results import Severity
-from smtpcheck.rules.base import Config, Scope, Violation, rule
+from smtpcheck.rules.base import Scope, SmtpGateway, Violation, rule
 
 if TYPE_CHECKING:
     from smtpcheck.config.documents import GatewayEntry, SourceDocument
@@ -102,7 +102,7 @@ def _closest(key: str) -> str | None:
 
 
 @rule(code="SC003", slug="unknown-param", severity=Severity.WARNING, scope=Scope.CONFIG)
-def unknown_param(config: Config) -> Iterator[Violation]:
+def unknown_param(config: SmtpGateway) -> Iterator[Violation]:
     """A param key that the gateway does not read.
 
     What it checks:
@@ -138,7 +138,7 @@ _TYPED_PARAMS = tuple(sorted(INT_PARAMS | BOOL_PARAMS))
 
 
 @rule(code="SC004", slug="string-typed-value", severity=Severity.WARNING, scope=Scope.CONFIG)
-def string_typed_value(config: Config) -> Iterator[Violation]:
+def string_typed_value(config: SmtpGateway) -> Iterator[Violation]:
     """A number or true/false param written as a string.
 
     What it checks:

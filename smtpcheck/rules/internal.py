@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from smtpcheck.errors import describe_bug
 from smtpcheck.results import Severity
 from smtpcheck.rules.base import Scope, Violation, rule
 
@@ -11,7 +12,7 @@ __all__ = ["internal_error"]
 
 
 @rule(code="SC901", slug="internal-error", severity=Severity.ERROR, scope=Scope.INTERNAL)
-def internal_error(error: BaseException) -> Iterator[Violation]:
+def internal_error(error: BaseException | str) -> Iterator[Violation]:
     """A bug: smtpcheck itself failed while checking this gateway.
 
     What it checks:
@@ -25,6 +26,6 @@ def internal_error(error: BaseException) -> Iterator[Violation]:
         Report it at the project's issue tracker with the message shown (it never includes a
         password), and the gateway's params with the password removed.
     """
-    yield Violation(
-        f"smtpcheck failed while checking this gateway: {type(error).__name__}: {error}"
-    )
+    # A guard that could not keep the exception (the runner's) passes its description instead.
+    described = error if isinstance(error, str) else describe_bug(error)
+    yield Violation(f"smtpcheck failed while checking this gateway: {described}")

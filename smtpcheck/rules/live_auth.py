@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from smtpcheck.results import FailureKind, Severity
-from smtpcheck.rules.base import Live, Scope, Violation, rule
+from smtpcheck.rules.base import ProbedGateway, Scope, Violation, rule
 
 __all__ = [
     "auth_failed",
@@ -21,7 +21,7 @@ _CLEARTEXT_MECHANISMS = frozenset({"plain", "login"})  # the password itself, ba
 
 
 @rule(code="SC701", slug="auth-not-offered", severity=Severity.ERROR, scope=Scope.LIVE)
-def auth_not_offered(live: Live) -> Iterator[Violation]:
+def auth_not_offered(live: ProbedGateway) -> Iterator[Violation]:
     """AUTH is on, but the server does not offer it.
 
     What it checks:
@@ -42,11 +42,10 @@ def auth_not_offered(live: Live) -> Iterator[Violation]:
         Turn on STARTTLS (or use_ssl on 465), or turn mail.smtp.auth off if no login is needed.
     """
     probe = live.probe
-    if probe.failure is FailureKind.AUTH_UNAVAILABLE:
+    if (failure := live.failed(FailureKind.AUTH_UNAVAILABLE)) is not None:
         tls = probe.tls is not None
         yield Violation(
-            f"mail.smtp.auth is on, but {probe.failure_detail}: JavaMail would send without "
-            "logging in",
+            f"mail.smtp.auth is on, but {failure.detail}: JavaMail would send without logging in",
             param="mail.smtp.auth",
             fix="turn mail.smtp.auth off if the server needs no login"
             if tls
@@ -56,7 +55,7 @@ def auth_not_offered(live: Live) -> Iterator[Violation]:
 
 
 @rule(code="SC702", slug="auth-failed", severity=Severity.ERROR, scope=Scope.LIVE)
-def auth_failed(live: Live) -> Iterator[Violation]:
+def auth_failed(live: ProbedGateway) -> Iterator[Violation]:
     """The server rejected the user name and password.
 
     What it checks:
@@ -76,10 +75,9 @@ def auth_failed(live: Live) -> Iterator[Violation]:
     Fix:
         Check mail.smtp.user and mail.smtp.password; many providers need an app password.
     """
-    probe = live.probe
-    if probe.failure is FailureKind.AUTH_FAILED:
+    if (failure := live.failed(FailureKind.AUTH_FAILED)) is not None:
         yield Violation(
-            f"the server rejected the credentials: {probe.failure_detail}",
+            f"the server rejected the credentials: {failure.detail}",
             param="mail.smtp.password",
             fix="check mail.smtp.user and mail.smtp.password (many providers need an app "
             "password for SMTP)",
@@ -87,7 +85,7 @@ def auth_failed(live: Live) -> Iterator[Violation]:
 
 
 @rule(code="SC703", slug="auth-mechanism-unsupported", severity=Severity.ERROR, scope=Scope.LIVE)
-def auth_mechanism_unsupported(live: Live) -> Iterator[Violation]:
+def auth_mechanism_unsupported(live: ProbedGateway) -> Iterator[Violation]:
     """No AUTH mechanism both sides support, or the server refused the one tried.
 
     What it checks:
@@ -107,10 +105,9 @@ def auth_mechanism_unsupported(live: Live) -> Iterator[Violation]:
     Fix:
         Turn on TLS if the server wants encryption first; else ask for PLAIN or LOGIN.
     """
-    probe = live.probe
-    if probe.failure is FailureKind.AUTH_MECHANISM:
+    if (failure := live.failed(FailureKind.AUTH_MECHANISM)) is not None:
         yield Violation(
-            f"AUTH cannot be done: {probe.failure_detail}",
+            f"AUTH cannot be done: {failure.detail}",
             param="mail.smtp.auth",
             fix="turn on TLS if the server wants encryption first, or ask the provider for "
             "PLAIN or LOGIN",
@@ -118,7 +115,7 @@ def auth_mechanism_unsupported(live: Live) -> Iterator[Violation]:
 
 
 @rule(code="SC704", slug="auth-temporary-failure", severity=Severity.WARNING, scope=Scope.LIVE)
-def auth_temporary_failure(live: Live) -> Iterator[Violation]:
+def auth_temporary_failure(live: ProbedGateway) -> Iterator[Violation]:
     """AUTH failed for a temporary reason.
 
     What it checks:
@@ -138,19 +135,18 @@ def auth_temporary_failure(live: Live) -> Iterator[Violation]:
     Fix:
         Run the check again later; on 432, change the password as the provider asks.
     """
-    probe = live.probe
-    if probe.failure is FailureKind.AUTH_TEMPORARY:
+    if (failure := live.failed(FailureKind.AUTH_TEMPORARY)) is not None:
         yield Violation(
-            f"AUTH failed for now: {probe.failure_detail}",
-            param="mail.smtp.password" if probe.reply_code == 432 else None,
+            f"AUTH failed for now: {failure.detail}",
+            param="mail.smtp.password" if failure.reply_code == 432 else None,
             fix="change the password as the provider asks"
-            if probe.reply_code == 432
+            if failure.reply_code == 432
             else "run the check again later; ask the provider if it persists",
         )
 
 
 @rule(code="SC705", slug="cleartext-auth-offered", severity=Severity.WARNING, scope=Scope.LIVE)
-def cleartext_auth_offered(live: Live) -> Iterator[Violation]:
+def cleartext_auth_offered(live: ProbedGateway) -> Iterator[Violation]:
     """The server offers PLAIN or LOGIN on a connection that is not encrypted.
 
     What it checks:
@@ -183,7 +179,7 @@ def cleartext_auth_offered(live: Live) -> Iterator[Violation]:
 
 
 @rule(code="SC706", slug="sender-rejected", severity=Severity.ERROR, scope=Scope.LIVE)
-def sender_rejected(live: Live) -> Iterator[Violation]:
+def sender_rejected(live: ProbedGateway) -> Iterator[Violation]:
     """With --send-to, the server refused the sender address.
 
     What it checks:
@@ -203,18 +199,17 @@ def sender_rejected(live: Live) -> Iterator[Violation]:
     Fix:
         Set default_from_address to an address the account may send from.
     """
-    probe = live.probe
-    if probe.failure is FailureKind.SENDER_REJECTED:
+    if (failure := live.failed(FailureKind.SENDER_REJECTED)) is not None:
         yield Violation(
-            f"the sender was refused: {probe.failure_detail}",
+            f"the sender was refused: {failure.detail}",
             param="default_from_address",
             fix="set default_from_address to an address the SMTP account may send from",
-            severity=_temporary(probe.reply_code),
+            severity=_temporary(failure.reply_code),
         )
 
 
 @rule(code="SC707", slug="test-message-rejected", severity=Severity.ERROR, scope=Scope.LIVE)
-def test_message_rejected(live: Live) -> Iterator[Violation]:
+def test_message_rejected(live: ProbedGateway) -> Iterator[Violation]:
     """With --send-to, the server refused the recipient or the test message.
 
     What it checks:
@@ -233,12 +228,11 @@ def test_message_rejected(live: Live) -> Iterator[Violation]:
     Fix:
         Check AUTH and the provider's relay rules; the reply text usually says which.
     """
-    probe = live.probe
-    if probe.failure is FailureKind.MESSAGE_REJECTED:
+    if (failure := live.failed(FailureKind.MESSAGE_REJECTED)) is not None:
         yield Violation(
-            f"the test message was refused: {probe.failure_detail}",
+            f"the test message was refused: {failure.detail}",
             fix="check that the account may relay to this recipient; the reply says why",
-            severity=_temporary(probe.reply_code),
+            severity=_temporary(failure.reply_code),
         )
 
 

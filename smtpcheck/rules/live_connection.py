@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from smtpcheck.results import FailureKind, PortHint, Severity, TlsMode
-from smtpcheck.rules.base import Live, Scope, Violation, rule
+from smtpcheck.results import FailureKind, NotProbed, PortHint, Severity, TlsMode
+from smtpcheck.rules.base import ProbedGateway, Scope, Violation, rule
 
 __all__ = [
     "connect_timeout",
@@ -20,7 +20,7 @@ __all__ = [
 
 
 @rule(code="SC501", slug="dns-failure", severity=Severity.ERROR, scope=Scope.LIVE)
-def dns_failure(live: Live) -> Iterator[Violation]:
+def dns_failure(live: ProbedGateway) -> Iterator[Violation]:
     """The SMTP host name does not resolve.
 
     What it checks:
@@ -39,17 +39,16 @@ def dns_failure(live: Live) -> Iterator[Violation]:
     Fix:
         Correct mail.smtp.host; check it with `dig` or `nslookup` from the platform's network.
     """
-    probe = live.probe
-    if probe.failure is FailureKind.DNS:
+    if (failure := live.failed(FailureKind.DNS)) is not None:
         yield Violation(
-            f"mail.smtp.host does not resolve: {probe.failure_detail}",
+            f"mail.smtp.host does not resolve: {failure.detail}",
             param="mail.smtp.host",
             fix="correct mail.smtp.host: it must resolve in the DNS the platform uses",
         )
 
 
 @rule(code="SC502", slug="connection-refused", severity=Severity.ERROR, scope=Scope.LIVE)
-def connection_refused(live: Live) -> Iterator[Violation]:
+def connection_refused(live: ProbedGateway) -> Iterator[Violation]:
     """The host refused the TCP connection, or it could not be made.
 
     What it checks:
@@ -68,24 +67,23 @@ def connection_refused(live: Live) -> Iterator[Violation]:
     Fix:
         Check mail.smtp.port (and mail.smtp.ssl.port with use_ssl) against the provider's docs.
     """
-    probe = live.probe
     port = live.config.settings.port
-    if probe.failure is FailureKind.CONNECT_REFUSED:
+    if (failure := live.failed(FailureKind.CONNECT_REFUSED)) is not None:
         yield Violation(
-            f"port {port} refused the connection: nothing listens there ({probe.failure_detail})",
+            f"port {port} refused the connection: nothing listens there ({failure.detail})",
             param=_port_param(live),
             fix="use the port the provider documents: 587 (STARTTLS) or 465 (implicit TLS)",
         )
-    elif probe.failure is FailureKind.CONNECT_ERROR:
+    elif (failure := live.failed(FailureKind.CONNECT_ERROR)) is not None:
         yield Violation(
-            f"cannot connect to port {port}: {probe.failure_detail}",
+            f"cannot connect to port {port}: {failure.detail}",
             param="mail.smtp.host",
             fix="check that the platform has a route to mail.smtp.host",
         )
 
 
 @rule(code="SC503", slug="connect-timeout", severity=Severity.ERROR, scope=Scope.LIVE)
-def connect_timeout(live: Live) -> Iterator[Violation]:
+def connect_timeout(live: ProbedGateway) -> Iterator[Violation]:
     """The TCP connection got no answer within the timeout.
 
     What it checks:
@@ -105,10 +103,9 @@ def connect_timeout(live: Live) -> Iterator[Violation]:
     Fix:
         Check the firewall between the platform and the server; prefer 587 or 465 to 25.
     """
-    probe = live.probe
-    if probe.failure is FailureKind.CONNECT_TIMEOUT:
+    if (failure := live.failed(FailureKind.CONNECT_TIMEOUT)) is not None:
         yield Violation(
-            f"no answer to the connection: {probe.failure_detail} (a firewall drops it, or the "
+            f"no answer to the connection: {failure.detail} (a firewall drops it, or the "
             "host is down)",
             param=_port_param(live),
             fix="check the firewall to the server; outbound port 25 is often blocked, use 587",
@@ -116,7 +113,7 @@ def connect_timeout(live: Live) -> Iterator[Violation]:
 
 
 @rule(code="SC504", slug="no-greeting", severity=Severity.ERROR, scope=Scope.LIVE)
-def no_greeting(live: Live) -> Iterator[Violation]:
+def no_greeting(live: ProbedGateway) -> Iterator[Violation]:
     """Connected, but the server sent no greeting.
 
     What it checks:
@@ -137,11 +134,11 @@ def no_greeting(live: Live) -> Iterator[Violation]:
     Fix:
         If the port speaks implicit TLS, set mail.smtp.use_ssl=true; otherwise check the port.
     """
-    probe = live.probe
-    if probe.failure is not FailureKind.NO_GREETING:
+    failure = live.failed(FailureKind.NO_GREETING)
+    if failure is None:
         return
     port = live.config.settings.port
-    if probe.port_hint is PortHint.TLS and live.config.settings.mode is not TlsMode.IMPLICIT:
+    if live.probe.port_hint is PortHint.TLS and live.config.settings.mode is not TlsMode.IMPLICIT:
         yield Violation(
             f"port {port} speaks implicit TLS: set mail.smtp.use_ssl=true (and starttls off)",
             param="mail.smtp.use_ssl",
@@ -150,14 +147,14 @@ def no_greeting(live: Live) -> Iterator[Violation]:
         )
         return
     yield Violation(
-        f"{probe.failure_detail} on port {port}",
+        f"{failure.detail} on port {port}",
         param=_port_param(live),
         fix="check that the port is an SMTP port; an overloaded server may also greet late",
     )
 
 
 @rule(code="SC505", slug="greeting-rejected", severity=Severity.ERROR, scope=Scope.LIVE)
-def greeting_rejected(live: Live) -> Iterator[Violation]:
+def greeting_rejected(live: ProbedGateway) -> Iterator[Violation]:
     """The server greeted with a refusal (554, 421) instead of 220.
 
     What it checks:
@@ -177,19 +174,18 @@ def greeting_rejected(live: Live) -> Iterator[Violation]:
     Fix:
         Ask the mail provider to allow the platform's address, or use a server that does.
     """
-    probe = live.probe
-    if probe.failure is FailureKind.GREETING_REJECTED:
-        temporary = probe.reply_code is not None and 400 <= probe.reply_code < 500
+    if (failure := live.failed(FailureKind.GREETING_REJECTED)) is not None:
+        temporary = failure.reply_code is not None and 400 <= failure.reply_code < 500
         why = "the service is unavailable for now" if temporary else "it refuses this client"
         yield Violation(
-            f"the server refused the session ({why}): {probe.failure_detail}",
+            f"the server refused the session ({why}): {failure.detail}",
             param="mail.smtp.host",
             fix="ask the provider to accept connections from the platform's address",
         )
 
 
 @rule(code="SC506", slug="protocol-error", severity=Severity.ERROR, scope=Scope.LIVE)
-def protocol_error(live: Live) -> Iterator[Violation]:
+def protocol_error(live: ProbedGateway) -> Iterator[Violation]:
     """The server does not speak SMTP properly, stopped answering, or dropped the connection.
 
     What it checks:
@@ -209,23 +205,22 @@ def protocol_error(live: Live) -> Iterator[Violation]:
     Fix:
         Check mail.smtp.port; if the server drops connections, check its logs for the reason.
     """
-    probe = live.probe
-    if probe.failure is FailureKind.PROTOCOL:
+    if (failure := live.failed(FailureKind.PROTOCOL)) is not None:
         yield Violation(
-            f"port {live.config.settings.port}: {probe.failure_detail}",
+            f"port {live.config.settings.port}: {failure.detail}",
             param=_port_param(live),
             fix="check that the host and port are an SMTP server, and the server's logs",
         )
-    elif probe.failure in (FailureKind.READ_TIMEOUT, FailureKind.DEADLINE):
+    elif (failure := live.failed(FailureKind.READ_TIMEOUT, FailureKind.DEADLINE)) is not None:
         yield Violation(
-            f"the server stopped answering: {probe.failure_detail}",
+            f"the server stopped answering: {failure.detail}",
             param="mail.smtp.timeout",
             fix="check the server's load and logs; a proxy in between may hold the connection",
         )
 
 
 @rule(code="SC507", slug="slow-greeting", severity=Severity.WARNING, scope=Scope.LIVE)
-def slow_greeting(live: Live) -> Iterator[Violation]:
+def slow_greeting(live: ProbedGateway) -> Iterator[Violation]:
     """The greeting came, but slowly.
 
     What it checks:
@@ -258,8 +253,8 @@ def slow_greeting(live: Live) -> Iterator[Violation]:
             return
 
 
-@rule(code="SC508", slug="probe-skipped", severity=Severity.INFO, scope=Scope.LIVE)
-def probe_skipped(live: Live) -> Iterator[Violation]:
+@rule(code="SC508", slug="probe-skipped", severity=Severity.INFO, scope=Scope.NOT_PROBED)
+def probe_skipped(not_probed: NotProbed) -> Iterator[Violation]:
     """The gateway was not probed, because its config cannot be connected to as it is.
 
     What it checks:
@@ -279,12 +274,11 @@ def probe_skipped(live: Live) -> Iterator[Violation]:
     Fix:
         Fix the findings named in the message, then run smtpcheck check again.
     """
-    if live.probe.skipped:
-        yield Violation(f"not probed: {live.probe.skipped}")
+    yield Violation(f"not probed: {not_probed.reason}")
 
 
-def _port_param(live: Live) -> str:
-    # With use_ssl the effective port is mail.smtp.ssl.port (settings.py).
+def _port_param(live: ProbedGateway) -> str:
+    # With use_ssl the effective port is mail.smtp.ssl.port (config/javamail.py).
     if live.config.settings.mode is TlsMode.IMPLICIT and live.config.params.ssl_port is not None:
         return "mail.smtp.ssl.port"
     return "mail.smtp.port"

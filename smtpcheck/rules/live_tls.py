@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from smtpcheck.results import FailureKind, PortHint, Severity, TlsMode
-from smtpcheck.rules.base import Live, Scope, Violation, rule
+from smtpcheck.rules.base import ProbedGateway, Scope, Violation, rule
 
 __all__ = [
     "certificate_expired",
@@ -37,7 +37,7 @@ _WEAK_VERSIONS = frozenset({"SSLv2", "SSLv3", "TLSv1", "TLSv1.1"})  # RFC 8996
 
 
 @rule(code="SC601", slug="starttls-not-offered", severity=Severity.ERROR, scope=Scope.LIVE)
-def starttls_not_offered(live: Live) -> Iterator[Violation]:
+def starttls_not_offered(live: ProbedGateway) -> Iterator[Violation]:
     """The config asks for STARTTLS, but the server does not offer it.
 
     What it checks:
@@ -65,7 +65,7 @@ def starttls_not_offered(live: Live) -> Iterator[Violation]:
     if _offers(probe.extensions_before_tls, "STARTTLS"):
         return
     fix = "use the submission port 587 or implicit TLS on 465 (mail.smtp.use_ssl=true)"
-    if probe.failure is FailureKind.STARTTLS_UNAVAILABLE:
+    if live.failed(FailureKind.STARTTLS_UNAVAILABLE) is not None:
         why = "mail.smtp.starttls.required" if s.starttls_required else "mail.smtp.auth"
         yield Violation(
             f"the server does not offer STARTTLS, and {why} makes it necessary: "
@@ -84,7 +84,7 @@ def starttls_not_offered(live: Live) -> Iterator[Violation]:
 
 
 @rule(code="SC602", slug="starttls-failed", severity=Severity.ERROR, scope=Scope.LIVE)
-def starttls_failed(live: Live) -> Iterator[Violation]:
+def starttls_failed(live: ProbedGateway) -> Iterator[Violation]:
     """The server offered STARTTLS but refused the command.
 
     What it checks:
@@ -104,17 +104,16 @@ def starttls_failed(live: Live) -> Iterator[Violation]:
     Fix:
         Ask the provider to fix TLS on the server, or use implicit TLS on 465 if it works.
     """
-    probe = live.probe
-    if probe.failure is FailureKind.STARTTLS_FAILED:
+    if (failure := live.failed(FailureKind.STARTTLS_FAILED)) is not None:
         yield Violation(
-            f"the server refused STARTTLS: {probe.failure_detail}",
+            f"the server refused STARTTLS: {failure.detail}",
             param="mail.smtp.starttls.enable",
             fix="ask the provider to fix TLS on the server (its certificate or key), or use 465",
         )
 
 
 @rule(code="SC603", slug="tls-handshake-failed", severity=Severity.ERROR, scope=Scope.LIVE)
-def tls_handshake_failed(live: Live) -> Iterator[Violation]:
+def tls_handshake_failed(live: ProbedGateway) -> Iterator[Violation]:
     """The TLS handshake failed (not because of the certificate).
 
     What it checks:
@@ -134,11 +133,11 @@ def tls_handshake_failed(live: Live) -> Iterator[Violation]:
     Fix:
         On a port that speaks plain SMTP, turn use_ssl off and STARTTLS on.
     """
-    probe = live.probe
-    if probe.failure is not FailureKind.TLS_HANDSHAKE or probe.tls_error in _VERSION_REFUSED:
+    failure = live.failed(FailureKind.TLS_HANDSHAKE)
+    if failure is None or failure.tls_error in _VERSION_REFUSED:
         return
     port = live.config.settings.port
-    if probe.port_hint is PortHint.SMTP:
+    if live.probe.port_hint is PortHint.SMTP:
         yield Violation(
             f"port {port} speaks plain SMTP: use STARTTLS (use_ssl=false, starttls.enable=true)",
             param="mail.smtp.use_ssl",
@@ -147,14 +146,14 @@ def tls_handshake_failed(live: Live) -> Iterator[Violation]:
         )
         return
     yield Violation(
-        f"{probe.failure_detail} (port {port})",
+        f"{failure.detail} (port {port})",
         param="mail.smtp.use_ssl" if live.config.settings.mode is TlsMode.IMPLICIT else None,
         fix="check that the port speaks the TLS mode configured; run with -v for the transcript",
     )
 
 
 @rule(code="SC604", slug="certificate-untrusted", severity=Severity.ERROR, scope=Scope.LIVE)
-def certificate_untrusted(live: Live) -> Iterator[Violation]:
+def certificate_untrusted(live: ProbedGateway) -> Iterator[Violation]:
     """The server's certificate does not chain to a trusted CA.
 
     What it checks:
@@ -189,7 +188,7 @@ def certificate_untrusted(live: Live) -> Iterator[Violation]:
 
 
 @rule(code="SC605", slug="certificate-name-mismatch", severity=Severity.ERROR, scope=Scope.LIVE)
-def certificate_name_mismatch(live: Live) -> Iterator[Violation]:
+def certificate_name_mismatch(live: ProbedGateway) -> Iterator[Violation]:
     """The certificate is not valid for the configured host name.
 
     What it checks:
@@ -224,7 +223,7 @@ def certificate_name_mismatch(live: Live) -> Iterator[Violation]:
 
 
 @rule(code="SC606", slug="certificate-expired", severity=Severity.ERROR, scope=Scope.LIVE)
-def certificate_expired(live: Live) -> Iterator[Violation]:
+def certificate_expired(live: ProbedGateway) -> Iterator[Violation]:
     """The server's certificate has expired.
 
     What it checks:
@@ -258,7 +257,7 @@ def certificate_expired(live: Live) -> Iterator[Violation]:
 
 
 @rule(code="SC607", slug="certificate-expires-soon", severity=Severity.WARNING, scope=Scope.LIVE)
-def certificate_expires_soon(live: Live) -> Iterator[Violation]:
+def certificate_expires_soon(live: ProbedGateway) -> Iterator[Violation]:
     """The server's certificate expires within the warning window.
 
     What it checks:
@@ -290,7 +289,7 @@ def certificate_expires_soon(live: Live) -> Iterator[Violation]:
 
 
 @rule(code="SC608", slug="weak-tls-version", severity=Severity.WARNING, scope=Scope.LIVE)
-def weak_tls_version(live: Live) -> Iterator[Violation]:
+def weak_tls_version(live: ProbedGateway) -> Iterator[Violation]:
     """The server offers only TLS versions older than 1.2.
 
     What it checks:
@@ -312,9 +311,10 @@ def weak_tls_version(live: Live) -> Iterator[Violation]:
         Enable TLS 1.2 or 1.3 on the server.
     """
     probe = live.probe
-    if probe.failure is FailureKind.TLS_HANDSHAKE and probe.tls_error in _VERSION_REFUSED:
+    failure = live.failed(FailureKind.TLS_HANDSHAKE)
+    if failure is not None and failure.tls_error in _VERSION_REFUSED:
         yield Violation(
-            f"the TLS handshake was refused for its protocol version ({probe.tls_error}): "
+            f"the TLS handshake was refused for its protocol version ({failure.tls_error}): "
             "the server offers nothing from TLS 1.2 up",
             fix="enable TLS 1.2 or 1.3 on the server",
             severity=Severity.ERROR,
@@ -330,11 +330,11 @@ def _offers(extensions: tuple[str, ...], keyword: str) -> bool:
     return any(line.split(" ", 1)[0].upper() == keyword for line in extensions)
 
 
-def _trust_all_note(live: Live) -> str:
+def _trust_all_note(live: ProbedGateway) -> str:
     if live.config.settings.trust_all_hosts:
         return " (mail.smtp.ssl.trust_all_hosts makes JavaMail accept it anyway)"
     return ""
 
 
-def _trust_all_severity(live: Live) -> Severity | None:
+def _trust_all_severity(live: ProbedGateway) -> Severity | None:
     return Severity.WARNING if live.config.settings.trust_all_hosts else None

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from smtpcheck.config.address import address_problem
 from smtpcheck.config.javamail import java_int
 from smtpcheck.results import Severity
-from smtpcheck.rules.base import Config, Scope, Violation, rule
+from smtpcheck.rules.base import Scope, SmtpGateway, Violation, rule
 
 __all__ = [
     "debug_enabled",
@@ -24,7 +24,7 @@ LONG_TIMEOUT_MS = 300_000
 SECONDS_LIKE_MS = 1_000
 
 
-def _timeouts(config: Config) -> dict[str, int | None]:
+def _timeouts(config: SmtpGateway) -> dict[str, int | None]:
     p = config.params
     return {
         "mail.smtp.connectiontimeout": java_int(p.connection_timeout),
@@ -33,7 +33,7 @@ def _timeouts(config: Config) -> dict[str, int | None]:
 
 
 @rule(code="SC401", slug="infinite-timeout", severity=Severity.WARNING, scope=Scope.CONFIG)
-def infinite_timeout(config: Config) -> Iterator[Violation]:
+def infinite_timeout(config: SmtpGateway) -> Iterator[Violation]:
     """A timeout is missing, 0 or negative, which means: wait for ever.
 
     What it checks:
@@ -70,7 +70,7 @@ def infinite_timeout(config: Config) -> Iterator[Violation]:
 @rule(
     code="SC402", slug="timeout-looks-like-seconds", severity=Severity.WARNING, scope=Scope.CONFIG
 )
-def timeout_looks_like_seconds(config: Config) -> Iterator[Violation]:
+def timeout_looks_like_seconds(config: SmtpGateway) -> Iterator[Violation]:
     """A timeout below one second: probably seconds written into a millisecond field.
 
     What it checks:
@@ -102,7 +102,7 @@ def timeout_looks_like_seconds(config: Config) -> Iterator[Violation]:
 
 
 @rule(code="SC403", slug="very-long-timeout", severity=Severity.WARNING, scope=Scope.CONFIG)
-def very_long_timeout(config: Config) -> Iterator[Violation]:
+def very_long_timeout(config: SmtpGateway) -> Iterator[Violation]:
     """A timeout longer than five minutes.
 
     What it checks:
@@ -135,7 +135,7 @@ def very_long_timeout(config: Config) -> Iterator[Violation]:
 
 
 @rule(code="SC404", slug="debug-enabled", severity=Severity.WARNING, scope=Scope.CONFIG)
-def debug_enabled(config: Config) -> Iterator[Violation]:
+def debug_enabled(config: SmtpGateway) -> Iterator[Violation]:
     """mail.debug is on: the full SMTP conversation goes to the server's log.
 
     What it checks:
@@ -164,7 +164,7 @@ def debug_enabled(config: Config) -> Iterator[Violation]:
 
 
 @rule(code="SC405", slug="invalid-from-address", severity=Severity.ERROR, scope=Scope.CONFIG)
-def invalid_from_address(config: Config) -> Iterator[Violation]:
+def invalid_from_address(config: SmtpGateway) -> Iterator[Violation]:
     """default_from_address is not a valid e-mail address.
 
     What it checks:
@@ -199,7 +199,7 @@ def invalid_from_address(config: Config) -> Iterator[Violation]:
 
 
 @rule(code="SC406", slug="missing-from-address", severity=Severity.INFO, scope=Scope.CONFIG)
-def missing_from_address(config: Config) -> Iterator[Violation]:
+def missing_from_address(config: SmtpGateway) -> Iterator[Violation]:
     """No default_from_address: the sender comes from the panel's notification settings.
 
     What it checks:

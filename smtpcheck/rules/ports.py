@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from smtpcheck.config.address import host_problem, is_ip_literal, is_loopback
 from smtpcheck.config.javamail import java_int
 from smtpcheck.results import Severity, TlsMode
-from smtpcheck.rules.base import Config, Scope, Violation, rule
+from smtpcheck.rules.base import Scope, SmtpGateway, Violation, rule
 
 __all__ = [
     "auth_on_relay_port",
@@ -30,7 +30,7 @@ _PORT_RANGE = range(1, 65536)
 
 
 @rule(code="SC101", slug="missing-host", severity=Severity.ERROR, scope=Scope.CONFIG)
-def missing_host(config: Config) -> Iterator[Violation]:
+def missing_host(config: SmtpGateway) -> Iterator[Violation]:
     """No SMTP host is set.
 
     What it checks:
@@ -58,7 +58,7 @@ def missing_host(config: Config) -> Iterator[Violation]:
 
 
 @rule(code="SC102", slug="invalid-host", severity=Severity.ERROR, scope=Scope.CONFIG)
-def invalid_host(config: Config) -> Iterator[Violation]:
+def invalid_host(config: SmtpGateway) -> Iterator[Violation]:
     """The host is not a bare host name or IP address.
 
     What it checks:
@@ -90,7 +90,7 @@ def invalid_host(config: Config) -> Iterator[Violation]:
 
 
 @rule(code="SC103", slug="port-out-of-range", severity=Severity.ERROR, scope=Scope.CONFIG)
-def port_out_of_range(config: Config) -> Iterator[Violation]:
+def port_out_of_range(config: SmtpGateway) -> Iterator[Violation]:
     """A port is not between 1 and 65535.
 
     What it checks:
@@ -121,7 +121,7 @@ def port_out_of_range(config: Config) -> Iterator[Violation]:
 
 
 @rule(code="SC104", slug="implicit-tls-on-plain-port", severity=Severity.ERROR, scope=Scope.CONFIG)
-def implicit_tls_on_plain_port(config: Config) -> Iterator[Violation]:
+def implicit_tls_on_plain_port(config: SmtpGateway) -> Iterator[Violation]:
     """Implicit TLS (use_ssl) on port 25 or 587, which speak plain SMTP first.
 
     What it checks:
@@ -159,7 +159,7 @@ def implicit_tls_on_plain_port(config: Config) -> Iterator[Violation]:
 
 
 @rule(code="SC105", slug="plain-on-implicit-tls-port", severity=Severity.ERROR, scope=Scope.CONFIG)
-def plain_on_implicit_tls_port(config: Config) -> Iterator[Violation]:
+def plain_on_implicit_tls_port(config: SmtpGateway) -> Iterator[Violation]:
     """Port 465 without use_ssl: the client waits for a greeting that never comes.
 
     What it checks:
@@ -196,7 +196,7 @@ def plain_on_implicit_tls_port(config: Config) -> Iterator[Violation]:
 
 
 @rule(code="SC106", slug="ssl-port-mismatch", severity=Severity.WARNING, scope=Scope.CONFIG)
-def ssl_port_mismatch(config: Config) -> Iterator[Violation]:
+def ssl_port_mismatch(config: SmtpGateway) -> Iterator[Violation]:
     """With use_ssl on, mail.smtp.ssl.port and mail.smtp.port differ.
 
     What it checks:
@@ -232,7 +232,7 @@ def ssl_port_mismatch(config: Config) -> Iterator[Violation]:
 
 
 @rule(code="SC107", slug="nonstandard-port", severity=Severity.INFO, scope=Scope.CONFIG)
-def nonstandard_port(config: Config) -> Iterator[Violation]:
+def nonstandard_port(config: SmtpGateway) -> Iterator[Violation]:
     """The port is not one of the usual SMTP ports 25, 465, 587 or 2525.
 
     What it checks:
@@ -262,7 +262,7 @@ def nonstandard_port(config: Config) -> Iterator[Violation]:
 
 
 @rule(code="SC108", slug="auth-on-relay-port", severity=Severity.WARNING, scope=Scope.CONFIG)
-def auth_on_relay_port(config: Config) -> Iterator[Violation]:
+def auth_on_relay_port(config: SmtpGateway) -> Iterator[Violation]:
     """AUTH on port 25, the relay port, instead of the submission ports.
 
     What it checks:
@@ -295,7 +295,7 @@ def auth_on_relay_port(config: Config) -> Iterator[Violation]:
 
 
 @rule(code="SC109", slug="loopback-host", severity=Severity.INFO, scope=Scope.CONFIG)
-def loopback_host(config: Config) -> Iterator[Violation]:
+def loopback_host(config: SmtpGateway) -> Iterator[Violation]:
     """The host is localhost or a loopback address: the platform's own machine.
 
     What it checks:
@@ -323,7 +323,7 @@ def loopback_host(config: Config) -> Iterator[Violation]:
 
 
 @rule(code="SC110", slug="ip-host-with-tls", severity=Severity.WARNING, scope=Scope.CONFIG)
-def ip_host_with_tls(config: Config) -> Iterator[Violation]:
+def ip_host_with_tls(config: SmtpGateway) -> Iterator[Violation]:
     """TLS to a host given as an IP address: the certificate name check will likely fail.
 
     What it checks:

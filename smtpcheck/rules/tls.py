@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from smtpcheck.config.javamail import java_bool
 from smtpcheck.results import Severity, TlsMode
-from smtpcheck.rules.base import Config, Scope, Violation, rule
+from smtpcheck.rules.base import Scope, SmtpGateway, Violation, rule
 from smtpcheck.rules.ports import IMPLICIT_TLS_PORT
 
 __all__ = [
@@ -21,7 +21,7 @@ __all__ = [
 
 
 @rule(code="SC201", slug="ssl-and-starttls", severity=Severity.ERROR, scope=Scope.CONFIG)
-def ssl_and_starttls(config: Config) -> Iterator[Violation]:
+def ssl_and_starttls(config: SmtpGateway) -> Iterator[Violation]:
     """use_ssl and STARTTLS are both on; they are mutually exclusive.
 
     What it checks:
@@ -79,7 +79,7 @@ def ssl_and_starttls(config: Config) -> Iterator[Violation]:
     severity=Severity.WARNING,
     scope=Scope.CONFIG,
 )
-def starttls_required_not_enabled(config: Config) -> Iterator[Violation]:
+def starttls_required_not_enabled(config: SmtpGateway) -> Iterator[Violation]:
     """starttls.required is on but starttls.enable is off.
 
     What it checks:
@@ -115,7 +115,7 @@ def starttls_required_not_enabled(config: Config) -> Iterator[Violation]:
 
 
 @rule(code="SC203", slug="opportunistic-starttls", severity=Severity.INFO, scope=Scope.CONFIG)
-def opportunistic_starttls(config: Config) -> Iterator[Violation]:
+def opportunistic_starttls(config: SmtpGateway) -> Iterator[Violation]:
     """STARTTLS is enabled but not required: a silent fall-back to plain text is possible.
 
     What it checks:
@@ -161,7 +161,7 @@ def opportunistic_starttls(config: Config) -> Iterator[Violation]:
 @rule(
     code="SC204", slug="certificate-checks-disabled", severity=Severity.WARNING, scope=Scope.CONFIG
 )
-def certificate_checks_disabled(config: Config) -> Iterator[Violation]:
+def certificate_checks_disabled(config: SmtpGateway) -> Iterator[Violation]:
     """trust_all_hosts turns off certificate checking on a TLS gateway.
 
     What it checks:
@@ -197,7 +197,7 @@ def certificate_checks_disabled(config: Config) -> Iterator[Violation]:
 
 
 @rule(code="SC205", slug="trust-all-without-tls", severity=Severity.INFO, scope=Scope.CONFIG)
-def trust_all_without_tls(config: Config) -> Iterator[Violation]:
+def trust_all_without_tls(config: SmtpGateway) -> Iterator[Violation]:
     """trust_all_hosts is on, but the gateway uses no TLS, so it has no effect.
 
     What it checks:
@@ -229,7 +229,7 @@ def trust_all_without_tls(config: Config) -> Iterator[Violation]:
 
 
 @rule(code="SC206", slug="invalid-protocol", severity=Severity.ERROR, scope=Scope.CONFIG)
-def invalid_protocol(config: Config) -> Iterator[Violation]:
+def invalid_protocol(config: SmtpGateway) -> Iterator[Violation]:
     """mail.transport.protocol is neither smtp nor smtps.
 
     What it checks:
@@ -258,7 +258,7 @@ def invalid_protocol(config: Config) -> Iterator[Violation]:
 
 
 @rule(code="SC207", slug="smtps-protocol-mismatch", severity=Severity.WARNING, scope=Scope.CONFIG)
-def smtps_protocol_mismatch(config: Config) -> Iterator[Violation]:
+def smtps_protocol_mismatch(config: SmtpGateway) -> Iterator[Violation]:
     """mail.transport.protocol is smtps, under which JavaMail ignores the mail.smtp.* params.
 
     What it checks:

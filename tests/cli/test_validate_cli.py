@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from smtpcheck.cli import cli, main
-from smtpcheck.cli.options import use_color
+from smtpcheck.cli.output import use_color
 from smtpcheck.defaults import FORMATS
 from smtpcheck.reporters import REPORTERS
 from smtpcheck.rules.base import EXAMPLE_GATEWAY

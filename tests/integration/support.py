@@ -8,11 +8,21 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
+from smtpcheck.config.javamail import connection_params
 from smtpcheck.config.loading import document_from_data
-from smtpcheck.pipeline.check import LiveOptions, check_async
-from smtpcheck.pipeline.validate import StaticOptions
+from smtpcheck.pipeline.check import CheckOptions, check_async
+from smtpcheck.pipeline.inventory import LintOptions
 from smtpcheck.probe.session import ProbeOptions
-from smtpcheck.results import CertInfo, Finding, GatewayReport, ProbeResult, Report, TlsInfo
+from smtpcheck.results import (
+    CertInfo,
+    Endpoint,
+    Finding,
+    GatewayReport,
+    ProbeResult,
+    Report,
+    TlsInfo,
+    TlsMode,
+)
 from tests.servers import PASSWORD, USER
 
 __all__ = [
@@ -26,11 +36,12 @@ __all__ = [
     "tls_of",
 ]
 
+#: The test names of the ways to connect, as the product's one mode <-> params mapping writes them.
 _MODES = {
-    "none": (False, False, False),
-    "starttls": (False, True, True),
-    "opportunistic": (False, True, False),
-    "implicit": (True, False, False),
+    "none": (TlsMode.NONE, False),
+    "starttls": (TlsMode.STARTTLS, True),
+    "opportunistic": (TlsMode.STARTTLS, False),
+    "implicit": (TlsMode.IMPLICIT, False),
 }
 
 
@@ -45,20 +56,17 @@ def gateway(
     params: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A gateway object as the panel API returns it, pointed at a local server."""
-    use_ssl, enable, required = _MODES[mode]
+    tls_mode, required = _MODES[mode]
+    connection = connection_params(Endpoint(host, port, tls_mode, starttls_required=required))
     values: dict[str, Any] = {
         "default_from_address": USER,
         "mail.smtp.user": USER if auth else None,
         "mail.smtp.password": password if auth else None,
         "mail.smtp.host": host,
-        "mail.smtp.port": port,
-        "mail.smtp.ssl.port": port,
         "mail.smtp.ssl.trust_all_hosts": False,
         "mail.smtp.auth": auth,
         "mail.debug": False,
-        "mail.smtp.starttls.enable": enable,
-        "mail.smtp.starttls.required": required,
-        "mail.smtp.use_ssl": use_ssl,
+        **connection,
         "mail.smtp.timeout": 30000,
         "mail.smtp.connectiontimeout": 30000,
         "mail.transport.protocol": "smtp",
@@ -76,7 +84,7 @@ def gateway(
 async def run_check(gateways: list[dict[str, Any]], options: ProbeOptions, **live: Any) -> Report:
     """Run `check` (static + live) over gateways, in the test's event loop."""
     document = document_from_data(gateways, source="gateways.json", environ={})
-    return await check_async([document], StaticOptions(), LiveOptions(probe=options, **live))
+    return await check_async([document], LintOptions(), CheckOptions(probe=options, **live))
 
 
 async def run_smtpcheck(

@@ -14,9 +14,10 @@ import pytest
 from click.testing import CliRunner
 
 from smtpcheck.cli import cli, main
-from smtpcheck.cli.fixed_files import fixed_gateway, write_fixed_files
+from smtpcheck.cli.output import write_private
 from smtpcheck.config.loading import document_from_data
 from smtpcheck.config.params import REDACTED
+from smtpcheck.pipeline.fixing import fixed_gateway, fixed_gateways
 from smtpcheck.results import GatewayKind, GatewayReport, Status, Suggestion
 from tests.integration.support import gateway
 from tests.servers import PASSWORD, USER, Smtpd
@@ -117,7 +118,10 @@ def test_write_fixed_files_names_every_gateway_once(tmp_path):
     document = document_from_data(items, source="dir/my gateways.json", environ={})
     entries = document.gateways
     reports = [_report_with(_PATCH) for _ in entries]
-    paths = write_fixed_files(tmp_path / "fixed", entries, reports, api_source=None)
+    fixed = fixed_gateways(entries, reports, api_source=None)
+    paths = [tmp_path / one.name for one in fixed]
+    for path, one in zip(paths, fixed, strict=True):
+        write_private(path, one.text)
     assert [p.name for p in paths] == [
         "gateway-7.json",
         "gateway-7-2.json",
@@ -134,7 +138,7 @@ def _report_with(suggestion: Suggestion | None) -> GatewayReport:
 def test_write_fixed_files_skips_gateways_without_a_suggestion(tmp_path):
     document = document_from_data([{"id": 1, "params": {}}], source="gw.json", environ={})
     reports = [_report_with(None)]
-    assert write_fixed_files(tmp_path, document.gateways, reports, api_source=None) == []
+    assert fixed_gateways(document.gateways, reports, api_source=None) == []
 
 
 def test_discover_help_shows_the_discovery_timeout_default():

@@ -5,30 +5,37 @@ from __future__ import annotations
 import pytest
 
 from smtpcheck.config.loading import document_from_data
-from smtpcheck.results import CertInfo, FailureKind, ProbeResult, ProbeStep, Severity, TlsInfo
-from smtpcheck.rules import Selection, check_live
-from smtpcheck.rules.base import Config, Live
+from smtpcheck.results import (
+    CertInfo,
+    FailureKind,
+    NotProbed,
+    ProbeFailure,
+    ProbeResult,
+    ProbeStep,
+    Severity,
+    TlsInfo,
+)
+from smtpcheck.rules import Selection, run_live_rules, run_not_probed_rules
+from smtpcheck.rules.base import ProbedGateway, SmtpGateway
 from tests.integration.support import gateway
 
 
-def _live(probe: ProbeResult, **params) -> Live:
+def _live(probe: ProbeResult, **params) -> ProbedGateway:
     entry = document_from_data([gateway(587, **params)], source="g.json").gateways[0]
     assert entry.params is not None and entry.settings is not None
-    return Live(Config(entry, entry.params, entry.settings), probe)
+    return ProbedGateway(SmtpGateway(entry, entry.params, entry.settings), probe)
 
 
-def _codes(live: Live) -> dict[str, Severity]:
-    return {f.code: f.severity for f in check_live(live, Selection())}
+def _codes(live: ProbedGateway) -> dict[str, Severity]:
+    return {f.code: f.severity for f in run_live_rules(live, Selection())}
 
 
 @pytest.mark.parametrize("kind", [k for k in FailureKind if k is not FailureKind.INTERNAL], ids=str)
 def test_every_failure_kind_has_a_finding(kind):
     probe = ProbeResult(
-        ok=False,
         steps=(ProbeStep("ehlo", True, 1.0),),
         ms=1.0,
-        failure=kind,
-        failure_detail="what happened",
+        failure=ProbeFailure(kind, "what happened"),
         tls=TlsInfo("TLSv1.3", "X", verified=False, verify_code=20)
         if kind is FailureKind.CERT_INVALID
         else None,
@@ -40,20 +47,25 @@ def test_every_failure_kind_has_a_finding(kind):
 
 
 def test_weak_negotiated_version_is_a_warning():
-    probe = ProbeResult(ok=True, steps=(), ms=1.0, tls=TlsInfo("TLSv1.1", "X", verified=True))
+    probe = ProbeResult(steps=(), ms=1.0, tls=TlsInfo("TLSv1.1", "X", verified=True))
     assert _codes(_live(probe)) == {"SC608": Severity.WARNING}
 
 
 def test_expired_is_known_from_the_verify_code_without_a_certificate():
     tls = TlsInfo("", "", verified=False, verify_code=10, verify_error="certificate has expired")
-    probe = ProbeResult(ok=False, steps=(), ms=1.0, failure=FailureKind.CERT_INVALID, tls=tls)
+    probe = ProbeResult(
+        steps=(),
+        ms=1.0,
+        failure=ProbeFailure(FailureKind.CERT_INVALID, "certificate not accepted"),
+        tls=tls,
+    )
     assert _codes(_live(probe)) == {"SC606": Severity.ERROR}
 
 
 def test_certificate_problems_are_warnings_under_trust_all_hosts():
     cert = CertInfo("CN=x", "CN=ca", ("other.test",), "2020-01-01T00:00:00Z", -5)
     tls = TlsInfo("TLSv1.3", "X", verified=False, verify_code=20, cert=cert, name_matches=False)
-    probe = ProbeResult(ok=True, steps=(), ms=1.0, tls=tls)
+    probe = ProbeResult(steps=(), ms=1.0, tls=tls)
     strict = _codes(_live(probe))
     lenient = _codes(_live(probe, params={"mail.smtp.ssl.trust_all_hosts": True}))
     assert strict == dict.fromkeys(("SC604", "SC605", "SC606"), Severity.ERROR)
@@ -61,14 +73,16 @@ def test_certificate_problems_are_warnings_under_trust_all_hosts():
 
 
 def test_skipped_probe_says_why_and_nothing_else():
-    probe = ProbeResult(ok=False, steps=(), ms=0.0, skipped="mail.smtp.host is empty (SC101)")
-    findings = check_live(_live(probe), Selection())
+    not_probed = NotProbed("mail.smtp.host is empty (SC101)")
+    findings = run_not_probed_rules(not_probed, Selection())
     assert [(f.code, f.message) for f in findings] == [
         ("SC508", "not probed: mail.smtp.host is empty (SC101)")
     ]
 
 
 def test_live_rules_follow_select_and_ignore():
-    probe = ProbeResult(ok=False, steps=(), ms=1.0, failure=FailureKind.AUTH_FAILED)
-    assert check_live(_live(probe), Selection(ignore=("SC702",))) == []
-    assert [f.code for f in check_live(_live(probe), Selection(select=("SC7",)))] == ["SC702"]
+    probe = ProbeResult(
+        steps=(), ms=1.0, failure=ProbeFailure(FailureKind.AUTH_FAILED, "535 bad credentials")
+    )
+    assert run_live_rules(_live(probe), Selection(ignore=("SC702",))) == []
+    assert [f.code for f in run_live_rules(_live(probe), Selection(select=("SC7",)))] == ["SC702"]

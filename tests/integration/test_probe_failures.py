@@ -33,7 +33,7 @@ async def _check(
 
 async def test_dns_failure_is_sc501(options):
     report, _ = await _check(gateway(25, host="nowhere.test"), options)
-    assert probe_of(report).failure is FailureKind.DNS
+    assert probe_of(report).failure_kind is FailureKind.DNS
     assert live_codes(report) == {"SC501"}
     assert "nowhere.test" in codes(report)["SC501"].message
 
@@ -49,14 +49,14 @@ async def test_refused_connection_is_sc502(options):
     with socket.socket() as closed:  # bound, never listening: the kernel refuses connections
         closed.bind((HOST, 0))
         report, _ = await _check(gateway(closed.getsockname()[1]), options)
-    assert probe_of(report).failure is FailureKind.CONNECT_REFUSED
+    assert probe_of(report).failure_kind is FailureKind.CONNECT_REFUSED
     assert live_codes(report) == {"SC502"}
 
 
 async def test_connect_timeout_is_sc503_within_the_timeout(options, black_hole):
     fast = dataclasses.replace(options, timeout=1.0)
     report, elapsed = await _check(gateway(black_hole), fast)
-    assert probe_of(report).failure is FailureKind.CONNECT_TIMEOUT
+    assert probe_of(report).failure_kind is FailureKind.CONNECT_TIMEOUT
     assert live_codes(report) == {"SC503"}
     assert elapsed < 3 * fast.timeout
 
@@ -65,7 +65,7 @@ async def test_config_timeout_shorter_than_the_cap_is_used(options, black_hole):
     config = gateway(black_hole, params={"mail.smtp.connectiontimeout": 300})
     report, elapsed = await _check(config, options)
     assert live_codes(report) == {"SC503"}
-    assert "0.3 s" in probe_of(report).failure_detail
+    assert "0.3 s" in probe_of(report).failure.detail
     assert elapsed < options.timeout
 
 
@@ -73,7 +73,7 @@ async def test_silent_server_is_sc504_and_found_silent(smtp_server, options):
     server = await smtp_server(RawServer(scripted(greeting=None)))
     fast = dataclasses.replace(options, timeout=1.0)
     report, elapsed = await _check(gateway(server.port), fast)
-    assert probe_of(report).failure is FailureKind.NO_GREETING
+    assert probe_of(report).failure_kind is FailureKind.NO_GREETING
     assert probe_of(report).port_hint is PortHint.SILENT
     assert live_codes(report) == {"SC504"}
     assert elapsed < 3 * fast.timeout
@@ -107,8 +107,8 @@ async def test_plain_port_probed_as_implicit_tls_says_use_starttls(smtp_server, 
 async def test_refused_greeting_is_sc505(smtp_server, options, greeting):
     server = await smtp_server(RawServer(scripted(greeting)))
     report, _ = await _check(gateway(server.port), options)
-    assert probe_of(report).failure is FailureKind.GREETING_REJECTED
-    assert probe_of(report).reply_code == int(greeting[:3])
+    assert probe_of(report).failure_kind is FailureKind.GREETING_REJECTED
+    assert probe_of(report).failure.reply_code == int(greeting[:3])
     assert live_codes(report) == {"SC505"}
     assert probe_of(report).transcript[-1].startswith(f"S: {greeting[:3].decode()} ")
 
@@ -126,9 +126,9 @@ async def test_refused_greeting_is_sc505(smtp_server, options, greeting):
 async def test_not_smtp_or_dropped_is_sc506(smtp_server, options, greeting, close_after, detail):
     server = await smtp_server(RawServer(scripted(greeting, close_after=close_after)))
     report, _ = await _check(gateway(server.port), options)
-    assert probe_of(report).failure is FailureKind.PROTOCOL
+    assert probe_of(report).failure_kind is FailureKind.PROTOCOL
     assert live_codes(report) == {"SC506"}
-    assert detail in probe_of(report).failure_detail
+    assert detail in probe_of(report).failure.detail
 
 
 async def test_slow_greeting_is_sc507(smtp_server, options):
@@ -154,8 +154,8 @@ async def test_starttls_refused_is_sc602(smtp_server, options):
         RawServer(scripted(replies={"EHLO": ehlo, "STARTTLS": b"454 4.7.0 TLS not available\r\n"}))
     )
     report, _ = await _check(gateway(server.port), options)
-    assert probe_of(report).failure is FailureKind.STARTTLS_FAILED
-    assert probe_of(report).reply_code == 454
+    assert probe_of(report).failure_kind is FailureKind.STARTTLS_FAILED
+    assert probe_of(report).failure.reply_code == 454
     assert live_codes(report) == {"SC602"}
     assert "S: 454 4.7.0 TLS not available" in probe_of(report).transcript
 
@@ -172,7 +172,7 @@ async def test_starttls_then_silence_is_sc603_within_the_timeout(smtp_server, op
     )
     fast = dataclasses.replace(options, timeout=1.0)
     report, elapsed = await _check(gateway(server.port), fast)
-    assert probe_of(report).failure is FailureKind.TLS_HANDSHAKE
+    assert probe_of(report).failure_kind is FailureKind.TLS_HANDSHAKE
     steps = [(s.name, s.ok) for s in probe_of(report).steps]
     assert steps[-2:] == [("starttls", True), ("tls", False)]
     assert live_codes(report) == {"SC603"}
@@ -197,7 +197,7 @@ _AUTH_EHLO = b"250-mx.test\r\n250 AUTH PLAIN LOGIN\r\n"
 async def test_auth_replies_map_to_their_code(smtp_server, options, reply, code):
     server = await smtp_server(RawServer(scripted(replies={"EHLO": _AUTH_EHLO, "AUTH": reply})))
     report, _ = await _check(gateway(server.port, mode="none"), options)
-    assert probe_of(report).reply_code == int(reply[:3])
+    assert probe_of(report).failure.reply_code == int(reply[:3])
     assert live_codes(report) - {"SC705"} == {code}
 
 
@@ -205,7 +205,7 @@ async def test_auth_without_a_common_mechanism_is_sc703(smtp_server, options):
     ehlo = b"250-mx.test\r\n250 AUTH XOAUTH2\r\n"
     server = await smtp_server(RawServer(scripted(replies={"EHLO": ehlo})))
     report, _ = await _check(gateway(server.port, mode="none"), options)
-    assert probe_of(report).failure is FailureKind.AUTH_MECHANISM
+    assert probe_of(report).failure_kind is FailureKind.AUTH_MECHANISM
     assert live_codes(report) == {"SC703"}
     assert "XOAUTH2" in codes(report)["SC703"].message
 
@@ -218,7 +218,7 @@ async def test_auth_then_silence_is_sc506(smtp_server, options):
     )
     fast = dataclasses.replace(options, timeout=1.0)
     report, elapsed = await _check(gateway(server.port, mode="none"), fast)
-    assert probe_of(report).failure is FailureKind.READ_TIMEOUT
+    assert probe_of(report).failure_kind is FailureKind.READ_TIMEOUT
     assert live_codes(report) - {"SC705"} == {"SC506"}
     assert elapsed < 3 * fast.timeout
 
@@ -228,7 +228,7 @@ async def test_ehlo_refused_falls_back_to_helo(smtp_server, options):
         RawServer(scripted(replies={"EHLO": b"502 5.5.2 no EHLO here\r\n", "HELO": b"250 hi\r\n"}))
     )
     report, _ = await _check(gateway(server.port, mode="none", auth=False), options)
-    assert probe_of(report).ok, probe_of(report).failure_detail
+    assert probe_of(report).ok, probe_of(report).failure.detail
     assert probe_of(report).steps[3].detail == "EHLO refused, HELO accepted"
 
 
@@ -238,7 +238,7 @@ async def test_overall_deadline_cuts_a_server_that_answers_just_in_time(smtp_ser
     paced = dataclasses.replace(options, timeout=1.0, deadline=1.0)
     report, elapsed = await _check(gateway(server.port, mode="none", auth=False), paced)
     assert probe_of(report).failure is not None
-    assert "deadline" in probe_of(report).failure_detail
+    assert "deadline" in probe_of(report).failure.detail
     assert live_codes(report) & {"SC504", "SC506"}
     assert elapsed < 3 * paced.deadline
 
@@ -258,8 +258,8 @@ async def test_server_without_tls12_is_sc608(smtp_server, options, certs):
     server = await smtp_server(TlsThreadServer(_tls10_only(certs)))
     report, _ = await _check(gateway(server.port, mode="implicit"), options)
     probe = probe_of(report)
-    assert probe.failure is FailureKind.TLS_HANDSHAKE, probe.failure_detail
-    assert live_codes(report) == {"SC608"}, (probe.tls_error, probe.failure_detail)
+    assert probe.failure_kind is FailureKind.TLS_HANDSHAKE, probe.failure.detail
+    assert live_codes(report) == {"SC608"}, (probe.failure.tls_error, probe.failure.detail)
     assert codes(report)["SC608"].severity is Severity.ERROR
 
 

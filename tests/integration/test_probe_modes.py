@@ -24,7 +24,7 @@ def _steps(report: GatewayReport) -> list[tuple[str, bool]]:
 async def test_probe_plain_mode_without_auth(smtp_server, options):
     server = await smtp_server(Smtpd())
     report = (await run_check([gateway(server.port, mode="none", auth=False)], options)).gateways[0]
-    assert probe_of(report).ok, probe_of(report).failure_detail
+    assert probe_of(report).ok, probe_of(report).failure.detail
     assert _steps(report) == [
         ("resolve", True),
         ("connect", True),
@@ -41,7 +41,7 @@ async def test_probe_starttls_with_auth(smtp_server, options, certs):
     server = await smtp_server(Smtpd(tls_context=certs.good, auth=True))
     report = (await run_check([gateway(server.port)], options)).gateways[0]
     probe = probe_of(report)
-    assert probe.ok, probe.failure_detail
+    assert probe.ok, probe.failure.detail
     assert [name for name, _ in _steps(report)] == [
         "resolve",
         "connect",
@@ -68,7 +68,7 @@ async def test_probe_starttls_with_auth(smtp_server, options, certs):
 async def test_probe_required_starttls(smtp_server, options, certs):
     server = await smtp_server(Smtpd(tls_context=certs.good, require_starttls=True, auth=True))
     report = (await run_check([gateway(server.port)], options)).gateways[0]
-    assert probe_of(report).ok, probe_of(report).failure_detail
+    assert probe_of(report).ok, probe_of(report).failure.detail
     assert report.status is not Status.FAILED
 
 
@@ -76,7 +76,7 @@ async def test_probe_implicit_tls_times_handshake_apart_from_greeting(smtp_serve
     server = await smtp_server(Smtpd(implicit=certs.good, auth=True))
     report = (await run_check([gateway(server.port, mode="implicit")], options)).gateways[0]
     probe = probe_of(report)
-    assert probe.ok, probe.failure_detail
+    assert probe.ok, probe.failure.detail
     names = [s.name for s in probe.steps]
     assert names == ["resolve", "connect", "tls", "greeting", "ehlo", "auth", "quit"]
     greeting = probe.steps[3]
@@ -88,8 +88,8 @@ async def test_probe_implicit_tls_times_handshake_apart_from_greeting(smtp_serve
 async def test_probe_auth_rejected_is_sc702(smtp_server, options, certs):
     server = await smtp_server(Smtpd(tls_context=certs.good, auth=True))
     report = (await run_check([gateway(server.port, password="wrong")], options)).gateways[0]
-    assert probe_of(report).failure is FailureKind.AUTH_FAILED
-    assert probe_of(report).reply_code == 535
+    assert probe_of(report).failure_kind is FailureKind.AUTH_FAILED
+    assert probe_of(report).failure.reply_code == 535
     assert live_codes(report) == {"SC702"}
     assert codes(report)["SC702"].param == "mail.smtp.password"
     assert report.status is Status.FAILED
@@ -105,7 +105,7 @@ async def test_probe_auth_uses_the_one_mechanism_offered(
         Smtpd(tls_context=certs.good, auth=True, exclude_mechanisms=excluded)
     )
     report = (await run_check([gateway(server.port)], options)).gateways[0]
-    assert probe_of(report).ok, probe_of(report).failure_detail
+    assert probe_of(report).ok, probe_of(report).failure.detail
     auth = [s for s in probe_of(report).steps if s.name == "auth"]
     assert auth[0].detail == f"{used} accepted"
 
@@ -113,7 +113,7 @@ async def test_probe_auth_uses_the_one_mechanism_offered(
 async def test_probe_auth_not_offered_is_sc701(smtp_server, options):
     server = await smtp_server(RawServer(scripted()))  # its EHLO reply has no AUTH line
     report = (await run_check([gateway(server.port, mode="none")], options)).gateways[0]
-    assert probe_of(report).failure is FailureKind.AUTH_UNAVAILABLE
+    assert probe_of(report).failure_kind is FailureKind.AUTH_UNAVAILABLE
     assert live_codes(report) == {"SC701"}
 
 
@@ -144,7 +144,7 @@ async def test_probe_untrusted_certificate_is_read_anyway(smtp_server, options, 
     server = await smtp_server(Smtpd(tls_context=certs.untrusted, auth=True))
     report = (await run_check([gateway(server.port)], options)).gateways[0]
     probe = probe_of(report)
-    assert probe.failure is FailureKind.CERT_INVALID
+    assert probe.failure_kind is FailureKind.CERT_INVALID
     assert tls_of(probe).verified is False and tls_of(probe).verify_code == 20
     assert tls_of(probe).cert is not None and "mail.test" in cert_of(probe).san
     assert [s.name for s in probe.steps][-2:] == ["tls", "certificate"]
@@ -184,7 +184,7 @@ async def test_probe_trust_all_hosts_goes_on_without_verification(smtp_server, o
     config = gateway(server.port, params={"mail.smtp.ssl.trust_all_hosts": True})
     report = (await run_check([config], options)).gateways[0]
     probe = probe_of(report)
-    assert probe.ok, probe.failure_detail
+    assert probe.ok, probe.failure.detail
     assert tls_of(probe).verified is False
     assert next(s for s in probe.steps if s.name == "auth").ok  # JavaMail would log in
     assert live_codes(report) == {"SC604"}
@@ -208,7 +208,7 @@ async def test_probe_starttls_not_offered_is_fatal_when_required_or_auth(
     server = await smtp_server(Smtpd(auth=auth))
     mode = "starttls" if not auth else "opportunistic"
     report = (await run_check([gateway(server.port, mode=mode, auth=auth)], options)).gateways[0]
-    assert probe_of(report).failure is FailureKind.STARTTLS_UNAVAILABLE
+    assert probe_of(report).failure_kind is FailureKind.STARTTLS_UNAVAILABLE
     assert codes(report)["SC601"].severity == "error"
 
 
@@ -226,13 +226,13 @@ async def test_probe_mismatch_hint_is_recorded_for_a_plain_port(smtp_server, opt
     server = await smtp_server(Smtpd())
     report = (await run_check([gateway(server.port, mode="implicit")], options)).gateways[0]
     assert probe_of(report).port_hint is PortHint.SMTP
-    assert probe_of(report).tls_error == "WRONG_VERSION_NUMBER"
+    assert probe_of(report).failure.tls_error == "WRONG_VERSION_NUMBER"
 
 
 async def test_probe_untrusted_certificate_that_cannot_be_read_again(smtp_server, options, certs):
     server = await smtp_server(TlsThreadServer(certs.untrusted, connections=1))
     report = (await run_check([gateway(server.port, mode="implicit")], options)).gateways[0]
-    assert probe_of(report).failure is FailureKind.CERT_INVALID
+    assert probe_of(report).failure_kind is FailureKind.CERT_INVALID
     assert tls_of(report).cert is None and tls_of(report).verify_code == 20
     assert probe_of(report).steps[-1].name == "certificate" and not probe_of(report).steps[-1].ok
     assert live_codes(report) == {"SC604"}

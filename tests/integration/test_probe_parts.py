@@ -15,7 +15,7 @@ from smtpcheck.probe.session import ProbeOptions
 from smtpcheck.probe.tls import build_tls_contexts
 from smtpcheck.probe.transcript import Transcript
 from smtpcheck.redaction import MASK, redact, secret_forms
-from smtpcheck.results import FailureKind, ProbeResult, ProbeStep
+from smtpcheck.results import FailureKind, ProbeFailure, ProbeResult, ProbeStep
 
 
 def test_transcript_masks_auth_payloads_and_continuations():
@@ -55,16 +55,14 @@ def test_redact_scrubs_the_password_in_every_form_and_keeps_enums():
     password, user = "hunter2-long", "alerts@mail.test"
     plain = base64.b64encode(f"\0{user}\0{password}".encode()).decode()
     result = ProbeResult(
-        ok=False,
         steps=(ProbeStep("auth", False, 1.0, f"server echoed {plain}"),),
         ms=1.0,
-        failure=FailureKind.AUTH_FAILED,
-        failure_detail=f"535 bad password {password}",
+        failure=ProbeFailure(FailureKind.AUTH_FAILED, f"535 bad password {password}"),
         transcript=(f"C: {base64.b64encode(password.encode()).decode()}",),
     )
     scrubbed = redact(result, secret_forms(user, password))
     assert password not in repr(scrubbed) and plain not in repr(scrubbed)
-    assert scrubbed.failure is FailureKind.AUTH_FAILED
+    assert scrubbed.failure_kind is FailureKind.AUTH_FAILED
     assert scrubbed.steps[0].detail == f"server echoed {MASK}"
 
 

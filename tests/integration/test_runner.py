@@ -134,12 +134,12 @@ async def test_unprobeable_gateways_are_skipped_with_sc508(options):
 
 async def test_unset_variable_skips_the_probe(options):
     from smtpcheck.config.loading import document_from_data
-    from smtpcheck.pipeline.check import LiveOptions, check_async
-    from smtpcheck.pipeline.validate import StaticOptions
+    from smtpcheck.pipeline.check import CheckOptions, check_async
+    from smtpcheck.pipeline.inventory import LintOptions
 
     config = gateway(587, params={"mail.smtp.password": "${SMTP_PASSWORD}"})
     document = document_from_data([config], source="ci.json", environ={})
-    report = await check_async([document], StaticOptions(), LiveOptions(probe=options))
+    report = await check_async([document], LintOptions(), CheckOptions(probe=options))
     finding = codes(report.gateways[0])["SC508"]
     assert "${SMTP_PASSWORD}" in finding.message and "SC008" in finding.message
 
@@ -147,12 +147,12 @@ async def test_unset_variable_skips_the_probe(options):
 async def test_redacted_password_skips_the_probe(options):
     from smtpcheck.config.loading import document_from_data
     from smtpcheck.config.params import REDACTED
-    from smtpcheck.pipeline.check import LiveOptions, check_async
-    from smtpcheck.pipeline.validate import StaticOptions
+    from smtpcheck.pipeline.check import CheckOptions, check_async
+    from smtpcheck.pipeline.inventory import LintOptions
 
     config = gateway(587, params={"mail.smtp.password": REDACTED})
     document = document_from_data([config], source="saved.json", environ={})
-    report = await check_async([document], StaticOptions(), LiveOptions(probe=options))
+    report = await check_async([document], LintOptions(), CheckOptions(probe=options))
     (gateway_report,) = report.gateways
     assert gateway_report.probe is None
     assert {"SC010", "SC508"} <= set(codes(gateway_report))

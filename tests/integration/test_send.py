@@ -58,7 +58,7 @@ async def test_nothing_is_sent_without_send_to(smtp_server, options, certs):
 async def test_send_to_delivers_one_small_message(smtp_server, options, certs):
     handler = Recorder()
     report = await _send(smtp_server, options, certs, handler)
-    assert probe_of(report).ok, probe_of(report).failure_detail
+    assert probe_of(report).ok, probe_of(report).failure.detail
     assert [s.name for s in probe_of(report).steps][-4:] == ["mail", "rcpt", "data", "quit"]
     (envelope,) = handler.messages
     assert envelope.mail_from == USER
@@ -93,7 +93,7 @@ async def test_refusals_map_to_their_code(
     smtp_server, options, certs, refusal, code, kind, severity
 ):
     report = await _send(smtp_server, options, certs, _Refusing(**refusal))
-    assert probe_of(report).failure is FailureKind[kind]
+    assert probe_of(report).failure_kind is FailureKind[kind]
     assert live_codes(report) == {code}
     assert codes(report)[code].severity is Severity(severity)
 
@@ -102,5 +102,5 @@ async def test_send_to_without_any_sender_is_sc706(smtp_server, options, certs):
     handler = Recorder()
     report = await _send(smtp_server, options, certs, handler, default_from_address=None)
     assert live_codes(report) == {"SC706"}
-    assert "--from" in probe_of(report).failure_detail
+    assert "--from" in probe_of(report).failure.detail
     assert handler.messages == []

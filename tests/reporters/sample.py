@@ -14,6 +14,7 @@ from smtpcheck.results import (
     GatewayKind,
     GatewayReport,
     PortHint,
+    ProbeFailure,
     ProbeResult,
     ProbeStep,
     Report,
@@ -77,7 +78,6 @@ def gateway(
 
 
 STARTTLS_PROBE = ProbeResult(
-    ok=True,
     steps=(
         ProbeStep("connect", True, 0.42),
         ProbeStep("greeting", True, 1.25, "220 smtp.example.com ESMTP", 220),
@@ -112,7 +112,6 @@ STARTTLS_PROBE = ProbeResult(
 )
 
 _IMPLICIT_PROBE = ProbeResult(
-    ok=True,
     steps=(
         ProbeStep("connect", True, 0.5),
         ProbeStep("tls", True, 6.25),
@@ -141,26 +140,27 @@ _IMPLICIT_PROBE = ProbeResult(
 )
 
 _FAILED_PROBE = ProbeResult(
-    ok=False,
     steps=(
         ProbeStep("connect", True, 0.61),
         ProbeStep("greeting", False, 10000.0, "no reply in 10.0 s"),
     ),
     ms=10000.61,
-    failure=FailureKind.NO_GREETING,
-    failure_detail="connected, but the server said nothing for 10.0 s",
+    failure=ProbeFailure(
+        FailureKind.NO_GREETING, "connected, but the server said nothing for 10.0 s"
+    ),
     port_hint=PortHint.TLS,
 )
 
 
 _TLS_FAILED_PROBE = ProbeResult(
-    ok=False,
     steps=(ProbeStep("connect", True, 0.7), ProbeStep("tls", False, 3.1, "handshake failed")),
     ms=3.8,
-    failure=FailureKind.TLS_HANDSHAKE,
-    failure_detail="the server answered the TLS hello with plain text",
+    failure=ProbeFailure(
+        FailureKind.TLS_HANDSHAKE,
+        "the server answered the TLS hello with plain text",
+        tls_error="WRONG_VERSION_NUMBER",
+    ),
     port_hint=PortHint.SMTP,
-    tls_error="WRONG_VERSION_NUMBER",
 )
 
 

@@ -9,13 +9,23 @@ import pytest
 
 from smtpcheck.reporters import REPORTERS, RenderOptions, render
 from smtpcheck.reporters._common import json_text
-from smtpcheck.results import CertInfo, ProbeResult, ProbeStep, Report, Status, Suggestion, TlsInfo
+from smtpcheck.results import (
+    CertInfo,
+    Finding,
+    ProbeResult,
+    ProbeStep,
+    Report,
+    Severity,
+    Status,
+    Suggestion,
+    TlsInfo,
+)
 from tests.reporters.sample import gateway
 from tests.reporters.test_prometheus import parse_exposition
 
 
 def _probed(tls: TlsInfo | None) -> Report:
-    probe = ProbeResult(True, (ProbeStep("connect", True, 1.0),), 1.0, tls=tls)
+    probe = ProbeResult((ProbeStep("connect", True, 1.0),), 1.0, tls=tls)
     return Report(gateways=(gateway(1, "x", Status.OK, probe=probe),))
 
 
@@ -95,10 +105,16 @@ def test_json_text_of_values_json_cannot_hold():
     assert json_text(True) == "true" and json_text("a") == '"a"'
 
 
+# What the pipeline makes of a gateway it could not probe: no probe at all, and SC508 saying why.
 NOT_PROBED = Report(
     gateways=(
         gateway(
-            1, "x", Status.FAILED, probe=ProbeResult(False, (), 0.0, skipped="config has errors")
+            1,
+            "x",
+            Status.FAILED,
+            findings=(
+                Finding("SC508", "probe-skipped", Severity.INFO, "not probed: config has errors"),
+            ),
         ),
     )
 )
@@ -107,10 +123,10 @@ NOT_PROBED = Report(
 @pytest.mark.parametrize(
     ("fmt", "expected"),
     [
-        ("text", "      probe    not probed: config has errors"),
+        ("text", "      info     SC508  not probed: config has errors"),
         ("junit", "not probed: config has errors"),
-        ("nagios", "FAILED: gateway 1 'x' - not probed"),
-        ("json", '"skipped": "config has errors"'),
+        ("nagios", "FAILED: gateway 1 'x' - SC508 not probed: config has errors"),
+        ("json", '"probe": null'),
     ],
 )
 def test_a_gateway_that_was_not_probed(fmt, expected):

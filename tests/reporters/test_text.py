@@ -10,8 +10,10 @@ from smtpcheck.reporters._common import display_width, ms_text, printable
 from smtpcheck.results import (
     CertInfo,
     Endpoint,
+    FailureKind,
     Finding,
     GatewayKind,
+    ProbeFailure,
     ProbeResult,
     ProbeStep,
     Report,
@@ -91,7 +93,11 @@ def test_text_escapes_control_characters_from_labels_and_servers():
         Status.FAILED,
         endpoint=Endpoint("mx.example.com", 25, TlsMode.NONE),
         findings=(Finding("SC506", "protocol-error", Severity.ERROR, "reply: 5\x1b[2J\u202e"),),
-        probe=ProbeResult(False, (ProbeStep("greeting", False, 1.0, "junk\r\nmore"),), 1.0),
+        probe=ProbeResult(
+            (ProbeStep("greeting", False, 1.0, "junk\r\nmore"),),
+            1.0,
+            failure=ProbeFailure(FailureKind.PROTOCOL, "junk"),
+        ),
     )
     text = _text(Report(gateways=(bad,)))
     assert "\x1b" not in text and "\x07" not in text and "\r" not in text
@@ -192,7 +198,7 @@ def test_text_tls_and_certificate_summary():
 
 def test_text_expired_certificate_says_so():
     cert = CertInfo("CN=old", "CN=ca", (), "2020-01-01T00:00:00+00:00", -5)
-    probe = ProbeResult(True, (), 1.0, tls=TlsInfo("TLSv1.2", "X", False, "expired", cert))
+    probe = ProbeResult((), 1.0, tls=TlsInfo("TLSv1.2", "X", False, "expired", cert))
     report = Report(gateways=(gateway(1, None, Status.FAILED, probe=probe),))
     assert "EXPIRED 2020-01-01 (5 days ago)" in _text(report)
 

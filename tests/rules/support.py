@@ -14,7 +14,8 @@ import re
 from collections.abc import Mapping, Sequence
 
 from smtpcheck.config.loading import parse_document
-from smtpcheck.pipeline.validate import StaticOptions, validate
+from smtpcheck.pipeline.inventory import LintOptions
+from smtpcheck.pipeline.validate import validate
 from smtpcheck.results import Finding
 from smtpcheck.rules.base import EXAMPLE_GATEWAY
 
@@ -64,7 +65,7 @@ def findings_of(
         parse_document(data, source=f"doc{i}.json", environ=environ or {})
         for i, data in enumerate(documents)
     ]
-    report = validate(parsed, StaticOptions())
+    report = validate(parsed, LintOptions())
     return list(report.all_findings())
 
 

@@ -99,7 +99,7 @@ _GROUP_MODULE = {
 _STATIC_SCOPES = (Scope.DOCUMENT, Scope.FLEET, Scope.ENTRY, Scope.CONFIG)
 _GROUP_SCOPES = {
     **dict.fromkeys("01234", _STATIC_SCOPES),
-    **dict.fromkeys("567", (Scope.LIVE,)),
+    **dict.fromkeys("567", (Scope.LIVE, Scope.NOT_PROBED)),
     "9": (Scope.INTERNAL,),
 }
 _REGISTRIES = {
@@ -108,6 +108,7 @@ _REGISTRIES = {
     "ENTRY_RULES": Scope.ENTRY,
     "CONFIG_RULES": Scope.CONFIG,
     "LIVE_RULES": Scope.LIVE,
+    "NOT_PROBED_RULES": Scope.NOT_PROBED,
 }
 _KEBAB = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _WHOLE_DOCUMENT_SCOPES = (Scope.DOCUMENT, Scope.FLEET)

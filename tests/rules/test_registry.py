@@ -56,7 +56,8 @@ def test_registry_a_rule_bug_is_sc901_without_the_password(monkeypatch) -> None:
     import json
 
     from smtpcheck.config.loading import parse_document
-    from smtpcheck.pipeline import validate as checker
+    from smtpcheck.pipeline import inventory
+    from smtpcheck.pipeline.validate import validate
     from smtpcheck.rules.base import EXAMPLE_GATEWAY
 
     password = "Rule-Bug-Pw-913"
@@ -64,12 +65,12 @@ def test_registry_a_rule_bug_is_sc901_without_the_password(monkeypatch) -> None:
     def broken(entry, selection):  # a bug that happens to carry the password in its message
         raise ValueError(f"cannot judge {entry.settings.password.get_secret_value()}")
 
-    monkeypatch.setattr(checker, "check_entry", broken)
+    monkeypatch.setattr(inventory, "run_entry_rules", broken)
     params = {**EXAMPLE_GATEWAY["params"], "mail.smtp.password": password}  # type: ignore[dict-item]
     doc = parse_document(
         json.dumps({**EXAMPLE_GATEWAY, "params": params}).encode(), source="gw.json", environ={}
     )
-    (gateway,) = checker.validate([doc], checker.StaticOptions()).gateways
+    (gateway,) = validate([doc], inventory.LintOptions()).gateways
     (finding,) = gateway.findings
     assert (finding.code, gateway.status) == ("SC901", "error")
     assert password not in finding.message and "cannot judge" in finding.message

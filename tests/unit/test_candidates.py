@@ -8,16 +8,19 @@ import pytest
 
 from smtpcheck.config.javamail import settings_of
 from smtpcheck.config.models import SmtpParams
-from smtpcheck.discovery.candidates import (
-    DEFAULT_CANDIDATES,
-    Attempt,
-    Candidate,
-    Discovery,
-    candidates,
-    rank,
-)
+from smtpcheck.discovery.candidates import DEFAULT_CANDIDATES, candidate, candidates, rank
 from smtpcheck.discovery.suggest import patch_for, suggestion_from
-from smtpcheck.results import FailureKind, ProbeResult, ProbeStep, TlsInfo, TlsMode
+from smtpcheck.results import (
+    Attempt,
+    Discovery,
+    Endpoint,
+    FailureKind,
+    ProbeFailure,
+    ProbeResult,
+    ProbeStep,
+    TlsInfo,
+    TlsMode,
+)
 
 IMPLICIT, STARTTLS, NONE = TlsMode.IMPLICIT, TlsMode.STARTTLS, TlsMode.NONE
 
@@ -26,13 +29,13 @@ def _attempt(
     port: int, mode: TlsMode, *, verified: bool | None = True, required: bool = True
 ) -> Attempt:
     tls = None if verified is None or mode is NONE else TlsInfo("TLSv1.3", "X", verified)
-    probe = ProbeResult(True, (ProbeStep("connect", True, 1.0),), 1.0, tls=tls)
-    return Attempt(Candidate(port, mode, required), probe, works=True)
+    probe = ProbeResult((ProbeStep("connect", True, 1.0),), 1.0, tls=tls)
+    return Attempt(Endpoint(None, port, mode, required), probe, works=True)
 
 
 def _failed(port: int, mode: TlsMode, kind: FailureKind, detail: str) -> Attempt:
-    probe = ProbeResult(False, (), 1.0, failure=kind, failure_detail=detail)
-    return Attempt(Candidate(port, mode), probe, problem=detail)
+    probe = ProbeResult((), 1.0, failure=ProbeFailure(kind, detail))
+    return Attempt(candidate(port, mode), probe, problem=detail)
 
 
 def _order(attempts: list[Attempt], configured: int | None = None) -> list[tuple[int, str]]:
@@ -46,7 +49,7 @@ def test_candidates_default_list_adds_the_configured_port_in_every_mode():
     found = candidates(configured=2587)
     assert found[: len(DEFAULT_CANDIDATES)] == DEFAULT_CANDIDATES
     assert found[len(DEFAULT_CANDIDATES) :] == tuple(
-        Candidate(2587, mode) for mode in (IMPLICIT, STARTTLS, NONE)
+        candidate(2587, mode) for mode in (IMPLICIT, STARTTLS, NONE)
     )
 
 
@@ -117,7 +120,9 @@ def test_discovery_verdicts():
     assert (
         Discovery("h", (dns,), False).verdict() == "nothing works: cannot resolve h: no such name"
     )
-    reached = Attempt(Candidate(25, NONE), ProbeResult(False, (ProbeStep("connect", True, 1),), 1))
+    connected = (ProbeStep("connect", True, 1),)
+    dropped = ProbeFailure(FailureKind.PROTOCOL, "")
+    reached = Attempt(candidate(25, NONE), ProbeResult(connected, 1, failure=dropped))
     assert Discovery("h", (reached,), False).verdict().startswith("nothing works: none of the 1")
     working = Discovery("h", (_attempt(465, IMPLICIT), reached), False)
     assert working.verdict() == "1 of 2 combinations work"
@@ -141,12 +146,12 @@ def _params(**values: Any) -> SmtpParams:
 
 def test_patch_changes_only_what_javamail_reads_differently():
     params = _params(**{"mail.smtp.starttls.required": "true", "mail.smtp.port": "587"})
-    assert patch_for(params, Candidate(587, STARTTLS)) == ({}, {})  # SC004's business, not ours
+    assert patch_for(params, candidate(587, STARTTLS)) == ({}, {})  # SC004's business, not ours
 
 
 def test_patch_writes_a_missing_port_and_keeps_previous_values_as_written():
     params = _params(**{"mail.smtp.port": None, "mail.smtp.use_ssl": "false"})
-    patch, previous = patch_for(params, Candidate(465, IMPLICIT))
+    patch, previous = patch_for(params, candidate(465, IMPLICIT))
     assert patch == {
         "mail.smtp.port": 465,
         "mail.smtp.ssl.port": 465,
@@ -164,7 +169,7 @@ def test_patch_writes_a_missing_port_and_keeps_previous_values_as_written():
 
 def test_patch_leaves_a_missing_ssl_port_out_without_use_ssl():
     params = _params(**{"mail.smtp.ssl.port": None, "mail.smtp.port": 25})
-    patch, _ = patch_for(params, Candidate(587, STARTTLS))
+    patch, _ = patch_for(params, candidate(587, STARTTLS))
     assert patch == {"mail.smtp.port": 587}
 
 

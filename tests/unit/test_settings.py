@@ -188,7 +188,9 @@ def test_settings_of_the_example_gateway() -> None:
             "mail.smtp.ssl.trust_all_hosts": False,
         }
     )
-    assert settings.endpoint == Endpoint(host="smtp.example.com", port=587, mode=TlsMode.STARTTLS)
+    assert settings.endpoint == Endpoint(
+        host="smtp.example.com", port=587, mode=TlsMode.STARTTLS, starttls_required=True
+    )
     assert settings.auth is True
     assert settings.user == "alerts@example.com"
     assert settings.has_credentials is True

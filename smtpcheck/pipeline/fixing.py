@@ -1,9 +1,9 @@
-"""``check --write-fixed DIR``: one corrected gateway file per suggestion.
+"""``check --write-fixed``: each gateway that got a suggestion, corrected, and its file name.
 
-Each file holds the gateway object as its source wrote it with the suggested params patched in:
-``"${NAME}"`` references and every other key stay as they were, so the file can replace the
+Each corrected gateway is the object as its source wrote it with the suggested params patched
+in: ``"${NAME}"`` references and every other key stay as they were, so the file can replace the
 original. A gateway that came from the panel API gets what `smtpcheck fetch` writes: its
-password redacted and any ``${`` text escaped. Files are created with mode 0600.
+password redacted and any ``${`` text escaped. Writing the files is the command line's job.
 """
 
 from __future__ import annotations
@@ -12,51 +12,46 @@ import copy
 import json
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import click
-
-from smtpcheck.cli.fetch_cmd import prepare_for_file, write_private
 from smtpcheck.config.documents import GatewayEntry
+from smtpcheck.config.saving import prepare_for_file
 from smtpcheck.results import GatewayReport, Suggestion
 
-__all__ = ["fixed_gateway", "write_fixed_files"]
+__all__ = ["FixedGateway", "fixed_gateway", "fixed_gateways"]
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
-def write_fixed_files(
-    directory: Path,
+@dataclass(frozen=True, slots=True)
+class FixedGateway:
+    """One corrected gateway: the file name to give it and the JSON text to write."""
+
+    name: str
+    text: str
+
+
+def fixed_gateways(
     entries: Sequence[GatewayEntry],
     gateways: Sequence[GatewayReport],
     *,
     api_source: str | None,
-) -> list[Path]:
-    """Write a corrected file for each gateway with a suggestion; return the paths written.
+) -> list[FixedGateway]:
+    """Return a corrected gateway for each gateway with a suggestion, named uniquely.
 
     ``entries`` and ``gateways`` are the run's inventory and its report, in the same order.
-
-    Raises:
-        click.ClickException: the directory or a file cannot be written.
     """
-    fixes = [
-        (entry, entry.written, gateway.suggestion)
-        for entry, gateway in zip(entries, gateways, strict=True)
-        if gateway.suggestion is not None and entry.written is not None
-    ]
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise click.ClickException(f"cannot create {directory}: {exc.strerror}") from exc
-    written: list[Path] = []
+    fixed: list[FixedGateway] = []
     names: set[str] = set()
-    for entry, as_written, suggestion in fixes:
-        data = fixed_gateway(as_written, suggestion, from_api=entry.source == api_source)
-        path = directory / _file_name(entry, names)
-        write_private(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
-        written.append(path)
-    return written
+    for entry, gateway in zip(entries, gateways, strict=True):
+        if gateway.suggestion is None or entry.written is None:
+            continue
+        data = fixed_gateway(entry.written, gateway.suggestion, from_api=entry.source == api_source)
+        text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+        fixed.append(FixedGateway(_file_name(entry, names), text))
+    return fixed
 
 
 def fixed_gateway(

@@ -1,4 +1,4 @@
-"""What a run produces: findings, probe results and the report that every output format renders.
+"""What a run produces: findings, each gateway's verdict, and the report every format renders.
 
 Plain frozen dataclasses, no I/O: the pipeline builds them, reporters read them.
 """
@@ -10,23 +10,17 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from smtpcheck.results.probe_result import Endpoint, ProbeResult
+
 __all__ = [
-    "CertInfo",
-    "Endpoint",
-    "FailureKind",
     "Finding",
     "GatewayKind",
     "GatewayReport",
-    "PortHint",
-    "ProbeResult",
-    "ProbeStep",
     "Report",
     "Severity",
     "Status",
     "Suggestion",
     "Summary",
-    "TlsInfo",
-    "TlsMode",
     "status_of",
 ]
 
@@ -64,47 +58,6 @@ class GatewayKind(StrEnum):
     LEASABLE = "leasable"
 
 
-class TlsMode(StrEnum):
-    """How a gateway's connection is secured, as JavaMail derives it from the params."""
-
-    NONE = "none"
-    STARTTLS = "starttls"  # RFC 3207: plain connect, then upgrade
-    IMPLICIT = "implicit"  # RFC 8314: TLS from the first byte
-
-
-class FailureKind(StrEnum):
-    """Why a probe stopped, named by the stage that failed."""
-
-    DNS = "dns"
-    CONNECT_REFUSED = "connect_refused"
-    CONNECT_TIMEOUT = "connect_timeout"
-    CONNECT_ERROR = "connect_error"
-    NO_GREETING = "no_greeting"
-    GREETING_REJECTED = "greeting_rejected"
-    PROTOCOL = "protocol"
-    READ_TIMEOUT = "read_timeout"
-    STARTTLS_UNAVAILABLE = "starttls_unavailable"
-    STARTTLS_FAILED = "starttls_failed"
-    TLS_HANDSHAKE = "tls_handshake"
-    CERT_INVALID = "cert_invalid"
-    AUTH_UNAVAILABLE = "auth_unavailable"
-    AUTH_FAILED = "auth_failed"
-    AUTH_MECHANISM = "auth_mechanism"
-    AUTH_TEMPORARY = "auth_temporary"
-    SENDER_REJECTED = "sender_rejected"
-    MESSAGE_REJECTED = "message_rejected"
-    DEADLINE = "deadline"
-    INTERNAL = "internal"
-
-
-class PortHint(StrEnum):
-    """What a second, short look at a port that did not behave as configured found it speaking."""
-
-    TLS = "tls"  # it completed a TLS handshake
-    SMTP = "smtp"  # it sent a plain "220" greeting
-    SILENT = "silent"  # neither
-
-
 @dataclass(frozen=True, slots=True)
 class Finding:
     """One problem (or note) about a gateway or a source, with a stable rule code."""
@@ -116,71 +69,6 @@ class Finding:
     param: str | None = None
     fix: str | None = None
     source: str | None = None  # set on source-level findings only
-
-
-@dataclass(frozen=True, slots=True)
-class Endpoint:
-    """Where and how a gateway connects."""
-
-    host: str | None
-    port: int
-    mode: TlsMode
-
-
-@dataclass(frozen=True, slots=True)
-class ProbeStep:
-    """One timed stage of a probe."""
-
-    name: str
-    ok: bool
-    ms: float
-    detail: str = ""
-    reply_code: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class CertInfo:
-    """The server's leaf certificate, read from DER so it is known even when it did not verify."""
-
-    subject: str
-    issuer: str
-    san: tuple[str, ...]
-    not_after: str  # ISO 8601, UTC
-    days_left: int
-
-
-@dataclass(frozen=True, slots=True)
-class TlsInfo:
-    """The negotiated TLS session."""
-
-    version: str
-    cipher: str
-    verified: bool
-    verify_error: str | None = None
-    cert: CertInfo | None = None
-    verify_code: int | None = None  # OpenSSL's X509_V_ERR_* code when verification failed
-    name_matches: bool | None = None  # the certificate names the configured host
-
-
-@dataclass(frozen=True, slots=True)
-class ProbeResult:
-    """Everything one live probe observed; live rules turn it into findings."""
-
-    ok: bool
-    steps: tuple[ProbeStep, ...]
-    ms: float
-    failure: FailureKind | None = None
-    failure_detail: str = ""
-    reply_code: int | None = None
-    tls: TlsInfo | None = None
-    extensions_before_tls: tuple[str, ...] = ()
-    extensions: tuple[str, ...] = ()
-    auth_mechanisms_before_tls: tuple[str, ...] = ()
-    auth_mechanisms: tuple[str, ...] = ()
-    port_hint: PortHint | None = None
-    transcript: tuple[str, ...] = ()
-    tls_error: str | None = None  # OpenSSL's reason when a TLS handshake failed
-    skipped: str = ""  # why the gateway was not probed at all (then there are no steps)
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,7 +91,7 @@ class GatewayReport:
     status: Status
     endpoint: Endpoint | None
     findings: tuple[Finding, ...]
-    probe: ProbeResult | None = None
+    probe: ProbeResult | None = None  # None: not probed (validate, not SMTP, SC508, SC901)
     suggestion: Suggestion | None = None
 
 

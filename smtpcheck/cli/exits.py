@@ -1,0 +1,56 @@
+"""The exit status of a run, decided in one place (sqlfluff's EXIT_SUCCESS / FAIL / ERROR).
+
+0: every check passed (warnings too, unless ``--fail-on warning``); 1: a gateway failed or a
+finding reached ``--fail-on``; 2: the run could not happen. A format whose consumer reads the
+status itself (Nagios: 0-3) says so through its reporter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+import click
+
+from smtpcheck.errors import SmtpcheckError
+
+if TYPE_CHECKING:
+    from smtpcheck.results import Report, Severity
+
+__all__ = ["EXIT_ERROR", "EXIT_FAIL", "EXIT_OK", "exit_code", "unusable_run"]
+
+EXIT_OK = 0  # every check passed (warnings too, unless --fail-on warning)
+EXIT_FAIL = 1  # a gateway failed, or a finding at or above --fail-on
+EXIT_ERROR = 2  # the run could not happen: bad options, unreadable path, unusable panel API
+
+
+def exit_code(report: Report, *, fmt: str, fail_on: Severity) -> int:
+    """Return the exit status of a finished run, as the output format's consumer reads it."""
+    from smtpcheck.reporters import REPORTERS
+
+    status = REPORTERS[fmt].status(report, fail_on)
+    if status is not None:
+        return status
+    return EXIT_FAIL if report.fails(fail_on) else EXIT_OK
+
+
+@contextmanager
+def unusable_run(fmt: str) -> Iterator[None]:
+    """Let the output format answer an error that stops the run, where it has its own answer.
+
+    Nagios shows standard output and reads exit 2 as CRITICAL, so its reporter turns the error
+    into one UNKNOWN line and exit 3; for the other formats the error goes through as it is.
+    """
+    try:
+        yield
+    except (SmtpcheckError, click.UsageError) as exc:
+        from smtpcheck.reporters import REPORTERS
+
+        message = exc.format_message() if isinstance(exc, click.UsageError) else str(exc)
+        answer = REPORTERS[fmt].could_not_run(message)
+        if answer is None:
+            raise
+        text, code = answer
+        click.echo(text, nl=False)
+        click.get_current_context().exit(code)

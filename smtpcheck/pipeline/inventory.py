@@ -1,0 +1,124 @@
+"""The gateways of a run and their verdicts: gathered from sources, static rules, status.
+
+What `validate` and `check` share; nothing here prints or touches the network.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
+
+from smtpcheck.config.documents import GatewayEntry, SourceDocument
+from smtpcheck.errors import UsageError
+from smtpcheck.redaction import redact
+from smtpcheck.results import (
+    Finding,
+    GatewayReport,
+    ProbeResult,
+    Severity,
+    Status,
+    Suggestion,
+    status_of,
+)
+from smtpcheck.rules import (
+    Selection,
+    internal_error,
+    run_document_rules,
+    run_entry_rules,
+    run_fleet_rules,
+)
+
+__all__ = [
+    "Inventory",
+    "LintOptions",
+    "collect",
+    "gateway_report",
+    "internal_finding",
+    "static_findings",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class LintOptions:
+    """What `validate` and `check` share: rule selection and which gateways to look at."""
+
+    selection: Selection = field(default_factory=Selection)
+    gateway_ids: frozenset[int] = frozenset()  # empty: every gateway
+
+
+@dataclass(frozen=True, slots=True)
+class Inventory:
+    """Every gateway of a run, plus the findings about sources and the fleet as a whole."""
+
+    entries: tuple[GatewayEntry, ...]
+    findings: tuple[Finding, ...]
+
+
+def collect(documents: Iterable[SourceDocument], options: LintOptions) -> Inventory:
+    """Gather the gateways of all sources, with source-level and fleet-level findings.
+
+    Raises:
+        UsageError: ``--gateway`` named ids that no source holds.
+    """
+    findings: list[Finding] = []
+    entries: list[GatewayEntry] = []
+    for doc in documents:
+        findings.extend(
+            dataclasses.replace(f, source=doc.source)
+            for f in run_document_rules(doc, options.selection)
+        )
+        entries.extend(doc.gateways)
+    if options.gateway_ids:
+        missing = options.gateway_ids - {e.id for e in entries}
+        if missing:
+            raise UsageError(
+                f"--gateway {', '.join(map(str, sorted(missing)))}: no such gateway in the sources"
+            )
+        entries = [e for e in entries if e.id in options.gateway_ids]
+    findings.extend(run_fleet_rules(entries, options.selection))
+    return Inventory(tuple(entries), tuple(findings))
+
+
+def gateway_report(
+    entry: GatewayEntry,
+    findings: Collection[Finding],
+    *,
+    probe: ProbeResult | None = None,
+    suggestion: Suggestion | None = None,
+) -> GatewayReport:
+    """Build one gateway's report, deciding its status from its findings."""
+    if any(f.code == "SC901" for f in findings):
+        status = Status.ERROR
+    elif any(f.severity is Severity.ERROR for f in findings):
+        status = Status.FAILED
+    elif not entry.is_smtp:
+        status = Status.SKIPPED
+    else:
+        status = status_of(findings)
+    settings = entry.settings
+    return GatewayReport(
+        id=entry.id,
+        label=entry.label,
+        kind=entry.kind,
+        source=entry.source,
+        status=status,
+        endpoint=settings.endpoint if settings is not None and entry.is_smtp else None,
+        findings=tuple(findings),
+        probe=probe,
+        suggestion=suggestion,
+    )
+
+
+def static_findings(entry: GatewayEntry, selection: Selection) -> list[Finding]:
+    """Run the static rules on one gateway; a bug in a rule becomes SC901, not a crash."""
+    try:
+        return run_entry_rules(entry, selection)
+    except Exception as exc:  # the per-gateway guard: one bad gateway never stops the others
+        return [internal_finding(exc, entry)]
+
+
+def internal_finding(error: BaseException | str, entry: GatewayEntry) -> Finding:
+    """Return SC901 for a bug met while checking a gateway, its password scrubbed from the text."""
+    finding = internal_error(error)
+    return finding if entry.settings is None else redact(finding, entry.settings.secrets)

@@ -1,0 +1,57 @@
+"""What a run produces, shared by every part: findings, probe results, discoveries, the report.
+
+Plain frozen dataclasses and enums, no I/O and no third-party imports: the pipeline, the probe
+and discovery build them; the rules and reporters read them. ``report`` holds the verdicts,
+``probe_result`` what one probe observed, ``discovery_result`` what discovery found.
+"""
+
+from __future__ import annotations
+
+from smtpcheck.results.discovery_result import Attempt, Discovery
+from smtpcheck.results.probe_result import (
+    CertInfo,
+    Endpoint,
+    FailureKind,
+    NotProbed,
+    PortHint,
+    ProbeFailure,
+    ProbeResult,
+    ProbeStep,
+    TlsInfo,
+    TlsMode,
+)
+from smtpcheck.results.report import (
+    Finding,
+    GatewayKind,
+    GatewayReport,
+    Report,
+    Severity,
+    Status,
+    Suggestion,
+    Summary,
+    status_of,
+)
+
+__all__ = [
+    "Attempt",
+    "CertInfo",
+    "Discovery",
+    "Endpoint",
+    "FailureKind",
+    "Finding",
+    "GatewayKind",
+    "GatewayReport",
+    "NotProbed",
+    "PortHint",
+    "ProbeFailure",
+    "ProbeResult",
+    "ProbeStep",
+    "Report",
+    "Severity",
+    "Status",
+    "Suggestion",
+    "Summary",
+    "TlsInfo",
+    "TlsMode",
+    "status_of",
+]
