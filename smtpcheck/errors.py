@@ -36,8 +36,9 @@ class PlatformError(SmtpcheckError):
     """The panel API could not be used: unreachable, refused the session, or answered nonsense.
 
     ``status_code`` is the panel's ``status.code`` when it sent one, ``http_status`` the HTTP
-    status.
-    Neither the message nor any attribute ever holds the session hash or a password.
+    status. ``retryable`` says whether trying again can help, ``retry_after`` how long the
+    panel asked to wait (seconds). Neither the message nor any attribute ever holds the
+    session hash or a password.
     """
 
     def __init__(
@@ -47,11 +48,26 @@ class PlatformError(SmtpcheckError):
         url: str | None = None,
         status_code: int | None = None,
         http_status: int | None = None,
+        retryable: bool = False,
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(message)
         self.url = url
         self.status_code = status_code
         self.http_status = http_status
+        self.retryable = retryable
+        self.retry_after = retry_after
+
+    def with_note(self, note: str) -> PlatformError:
+        """Return the same error with ``note`` added to its message (why it was given up on)."""
+        return PlatformError(
+            f"{self}{note}",
+            url=self.url,
+            status_code=self.status_code,
+            http_status=self.http_status,
+            retryable=self.retryable,
+            retry_after=self.retry_after,
+        )
 
 
 def describe_bug(error: BaseException) -> str:

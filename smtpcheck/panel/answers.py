@@ -1,4 +1,4 @@
-"""What the panel API answered, or why it did not: one-line failures named for people.
+"""What the panel API answered, or why it did not: one-line `PlatformError`s named for people.
 
 A reply is judged by its HTTP status and the panel's ``status.code`` (never its description,
 which the docs say changes); a transport error by what lies under it (timeout, TLS, DNS,
@@ -18,9 +18,10 @@ from typing import Any, TypeVar
 
 import httpx
 
+from smtpcheck.errors import PlatformError
 from smtpcheck.redaction import scrub
 
-__all__ = ["Failure", "decode", "retry_after_seconds", "transport_failure"]
+__all__ = ["decode", "panel_error", "retry_after_seconds", "transport_failure"]
 
 _NOT_A_PANEL = "; is --api-url a panel API base such as https://api.eu.navixy.com/v2?"
 # Transient by their documented meaning: database error, unexpected error, "queue service error,
@@ -62,24 +63,26 @@ def retry_after_seconds(value: str, *, now: datetime) -> float | None:
     return max(0.0, (when - now).total_seconds())
 
 
-class Failure(Exception):
-    """One try failed; ``retry`` says whether another try can help."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        retry: bool,
-        retry_after: float | None = None,
-        status_code: int | None = None,
-        http_status: int | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.retry = retry
-        self.retry_after = retry_after
-        self.status_code = status_code
-        self.http_status = http_status
+def panel_error(
+    action: str,
+    url: str,
+    message: str,
+    secrets: Collection[str],
+    *,
+    retryable: bool,
+    retry_after: float | None = None,
+    status_code: int | None = None,
+    http_status: int | None = None,
+) -> PlatformError:
+    """Return the error of one failed try, its text named by the action and scrubbed."""
+    return PlatformError(
+        scrub(f"{action}: {message}", secrets),
+        url=url,
+        status_code=status_code,
+        http_status=http_status,
+        retryable=retryable,
+        retry_after=retry_after,
+    )
 
 
 def _chain(exc: BaseException) -> Iterator[BaseException]:
@@ -102,8 +105,15 @@ def _innermost_os_error(exc: BaseException) -> OSError | None:
     return errors[-1] if errors else None
 
 
-def transport_failure(exc: httpx.HTTPError, url: str) -> Failure:
+def transport_failure(
+    exc: httpx.HTTPError, action: str, url: str, secrets: Collection[str]
+) -> PlatformError:
     """Name what went wrong below HTTP; connection trouble and timeouts are worth a retry."""
+    message, retryable = _transport_problem(exc, url)
+    return panel_error(action, url, message, secrets, retryable=retryable)
+
+
+def _transport_problem(exc: httpx.HTTPError, url: str) -> tuple[str, bool]:
     parts = httpx.URL(url)
     host, where = parts.host, parts.netloc.decode("ascii")
     if isinstance(exc, httpx.TimeoutException):
@@ -112,25 +122,23 @@ def transport_failure(exc: httpx.HTTPError, url: str) -> Failure:
             httpx.WriteTimeout: "sending to",
             httpx.PoolTimeout: "waiting to connect to",
         }.get(type(exc), "waiting for the answer of")
-        return Failure(f"timed out {phase} {where}", retry=True)
+        return f"timed out {phase} {where}", True
     tls = _cause(exc, ssl.SSLError)
     if tls is not None:
-        return Failure(_tls_message(host, tls), retry=False)  # retrying cannot fix a certificate
+        return _tls_message(host, tls), False  # retrying cannot fix a certificate
     dns = _cause(exc, socket.gaierror)
     if dns is not None:
         # Only EAI_AGAIN ("temporary failure in name resolution") can go away by itself.
-        return Failure(
-            f"cannot resolve {host}: {dns.strerror}", retry=dns.errno == socket.EAI_AGAIN
-        )
+        return f"cannot resolve {host}: {dns.strerror}", dns.errno == socket.EAI_AGAIN
     if isinstance(exc, httpx.RemoteProtocolError):
-        return Failure(f"{where} closed the connection without a proper answer", retry=True)
+        return f"{where} closed the connection without a proper answer", True
     if isinstance(exc, httpx.UnsupportedProtocol | httpx.ProxyError):
-        return Failure(f"cannot send the request to {where} ({type(exc).__name__})", retry=False)
+        return f"cannot send the request to {where} ({type(exc).__name__})", False
     if isinstance(exc, httpx.TransportError):
         os_error = _innermost_os_error(exc)
         detail = os.strerror(os_error.errno).lower() if os_error and os_error.errno else "failed"
-        return Failure(f"cannot connect to {where}: {detail}", retry=True)
-    return Failure(f"the request to {where} failed ({type(exc).__name__})", retry=False)
+        return f"cannot connect to {where}: {detail}", True
+    return f"the request to {where} failed ({type(exc).__name__})", False
 
 
 def _tls_message(host: str, error: ssl.SSLError) -> str:
@@ -149,8 +157,13 @@ def _tls_message(host: str, error: ssl.SSLError) -> str:
 
 
 def decode(response: httpx.Response, action: str, secrets: Collection[str]) -> dict[str, Any]:
-    """Return a successful answer's data; raise `Failure` named by the panel's status code."""
+    """Return a successful answer's data; raise `PlatformError` named by the panel's status code.
+
+    Raises:
+        PlatformError: the answer is not a successful one; ``retryable`` says if a retry helps.
+    """
     http = response.status_code
+    url = str(response.request.url)
     transient = http >= 500 or http == 429
     header = response.headers.get("Retry-After")
     wait = retry_after_seconds(header, now=datetime.now(UTC)) if header else None
@@ -159,9 +172,12 @@ def decode(response: httpx.Response, action: str, secrets: Collection[str]) -> d
     except ValueError:  # also UnicodeDecodeError
         data = None
     if not isinstance(data, dict):
-        raise Failure(
+        raise panel_error(
+            action,
+            url,
             _not_json(response, data, secrets),
-            retry=transient,
+            secrets,
+            retryable=transient,
             retry_after=wait,
             http_status=http,
         )
@@ -174,11 +190,16 @@ def decode(response: httpx.Response, action: str, secrets: Collection[str]) -> d
             message = "rate limited by the panel API (HTTP 429)"
         else:
             message = f"HTTP {http}, and the answer carries no panel status code{_NOT_A_PANEL}"
-        raise Failure(message, retry=transient, retry_after=wait, http_status=http)
+        raise panel_error(
+            action, url, message, secrets, retryable=transient, retry_after=wait, http_status=http
+        )
     assert isinstance(status, dict)
-    raise Failure(
+    raise panel_error(
+        action,
+        url,
         _describe(code, status, data, action, secrets),
-        retry=transient or code in _TRANSIENT_CODES,
+        secrets,
+        retryable=transient or code in _TRANSIENT_CODES,
         retry_after=wait,
         status_code=code,
         http_status=http,

@@ -24,9 +24,8 @@ import httpx
 from smtpcheck._version import __version__
 from smtpcheck.defaults import API_TIMEOUT
 from smtpcheck.errors import PlatformError
-from smtpcheck.panel.answers import Failure, decode, retry_after_seconds, transport_failure
+from smtpcheck.panel.answers import decode, panel_error, retry_after_seconds, transport_failure
 from smtpcheck.panel.credentials import Credentials
-from smtpcheck.redaction import scrub
 
 __all__ = [
     "AUTH_ACTION",
@@ -160,34 +159,34 @@ class PlatformClient:
         for attempt in itertools.count(1):
             try:
                 return await self._try(action, body, deadline)
-            except Failure as caught:
+            except PlatformError as caught:
                 failure = caught
             pause = self._pause(attempt, failure)
-            if pause is not None and self._clock() + pause < deadline:
+            if isinstance(pause, float) and self._clock() + pause < deadline:
                 await self._sleep(pause)
                 continue
-            message = failure.message
-            if failure.retry:
+            if isinstance(pause, str):
+                failure = failure.with_note(pause)
+            if failure.retryable:
                 tries = "1 try" if attempt == 1 else f"{attempt} tries"
-                message += f" (gave up after {tries} in {self._clock() - started:.1f} s)"
-            # Raised outside the except clause, so the error has no __context__: the failure
-            # holds the unscrubbed text, and httpx's exceptions the request with its body.
-            raise self._error(
-                action, message, status_code=failure.status_code, http_status=failure.http_status
-            )
+                failure = failure.with_note(
+                    f" (gave up after {tries} in {self._clock() - started:.1f} s)"
+                )
+            # Raised outside the except clause, so the error has no __context__: httpx's
+            # exceptions hold the request with its body.
+            raise failure
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _pause(self, attempt: int, failure: Failure) -> float | None:
-        """Return how long to wait before the next try, or None when trying again cannot help."""
-        if not failure.retry or attempt >= self._policy.attempts:
+    def _pause(self, attempt: int, failure: PlatformError) -> float | str | None:
+        """Return the pause before the next try, or why not to try again (None: nothing to say)."""
+        if not failure.retryable or attempt >= self._policy.attempts:
             return None
         if failure.retry_after is not None:
             if failure.retry_after > self._policy.max_retry_after:
-                failure.message += (
+                return (
                     f"; the panel asks to wait {failure.retry_after:.0f} s, longer than "
                     f"smtpcheck waits ({self._policy.max_retry_after:g} s): try again later"
                 )
-                return None
             return failure.retry_after
         return self._policy.delay(attempt, jitter=self._jitter())
 
@@ -202,27 +201,17 @@ class PlatformClient:
                     url, json=body, timeout=max(0.001, min(self._timeout, remaining))
                 )
         except TimeoutError:
-            failure = Failure(f"no answer within {self._deadline:g} s in all", retry=False)
+            error = self._error(action, f"no answer within {self._deadline:g} s in all")
         except httpx.HTTPError as exc:
-            failure = transport_failure(exc, url)
+            error = transport_failure(exc, action, url, self._secrets)
         else:
             return decode(response, action, self._secrets)
-        raise failure  # outside the except clause: no reference to httpx's exception survives
+        raise error  # outside the except clause: no reference to httpx's exception survives
 
-    def _error(
-        self,
-        action: str,
-        message: str,
-        *,
-        status_code: int | None = None,
-        http_status: int | None = None,
-    ) -> PlatformError:
-        return PlatformError(
-            scrub(f"{action}: {message}", self._secrets),
-            url=f"{self.base_url}/{action}",
-            status_code=status_code,
-            http_status=http_status,
-        )
+    def _error(self, action: str, message: str) -> PlatformError:
+        """Return an error that trying again cannot mend."""
+        url = f"{self.base_url}/{action}"
+        return panel_error(action, url, message, self._secrets, retryable=False)
 
 
 def fetch_gateway_list(
