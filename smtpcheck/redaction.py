@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, Protocol, TypeVar
 
 __all__ = ["MASK", "Secret", "redact", "reveal", "scrub", "secret_forms"]
@@ -56,20 +56,46 @@ def scrub(text: str, secrets: Iterable[str]) -> str:
 
 def redact(value: T, secrets: Sequence[str]) -> T:
     """Return a copy of a frozen dataclass with every secret masked in all its strings."""
-    if not secrets or not any(s in text for text in _strings(value) for s in secrets):
+    if not secrets:
+        return value
+    text = "\0".join(_strings(value))
+    if not any(secret and secret in text for secret in secrets):
         return value  # nearly always: rebuilding every field would cost more than the search
     return _scrub(value, secrets)  # type: ignore[no-any-return]
 
 
-def _strings(value: Any) -> Iterator[str]:
-    if type(value) is str:
-        yield value
-    elif isinstance(value, tuple):
-        for item in value:
-            yield from _strings(item)
-    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
-        for f in dataclasses.fields(value):
-            yield from _strings(getattr(value, f.name))
+def _strings(value: object) -> list[str]:
+    """Return every string inside a value made of dataclasses, tuples and strings."""
+    found: list[str] = []
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        kind = type(item)
+        if kind is str:
+            found.append(item)  # type: ignore[arg-type]
+        elif kind in _SCALARS:
+            continue  # a probe result is mostly timings, codes and None
+        elif isinstance(item, tuple):
+            pending.extend(item)
+        else:
+            pending.extend([getattr(item, name) for name in _field_names(kind)])
+    return found
+
+
+_SCALARS = frozenset({type(None), bool, int, float})
+
+
+# The field names of each dataclass met, so that a walk does not ask `dataclasses.fields` again
+# for every probe of a fleet.
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(kind: type) -> tuple[str, ...]:
+    names = _FIELD_NAMES.get(kind)
+    if names is None:
+        fields = dataclasses.fields(kind) if dataclasses.is_dataclass(kind) else ()
+        names = _FIELD_NAMES[kind] = tuple(f.name for f in fields)
+    return names
 
 
 def _scrub(value: Any, secrets: Sequence[str]) -> Any:

@@ -7,35 +7,47 @@ This package is the only place that imports click. Commands import the pipeline 
 from __future__ import annotations
 
 import gc
+import importlib
 import sys
 
 import click
 
 from smtpcheck._version import __version__
-from smtpcheck.cli.check_cmd import check
-from smtpcheck.cli.demo_cmd import demo
-from smtpcheck.cli.discover_cmd import discover
 from smtpcheck.cli.exits import EXIT_ERROR
-from smtpcheck.cli.fetch_cmd import fetch
-from smtpcheck.cli.rules_cmd import rules
-from smtpcheck.cli.validate_cmd import validate
 from smtpcheck.errors import SmtpcheckError
 
 __all__ = ["cli", "main"]
 
+#: Each command's module; a run imports only its own (``--help`` lists them sorted, as click does).
+_COMMANDS = {
+    "validate": "smtpcheck.cli.validate_cmd",
+    "check": "smtpcheck.cli.check_cmd",
+    "rules": "smtpcheck.cli.rules_cmd",
+    "fetch": "smtpcheck.cli.fetch_cmd",
+    "discover": "smtpcheck.cli.discover_cmd",
+    "demo": "smtpcheck.cli.demo_cmd",
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class _Commands(click.Group):
+    """The command group, loading each command's module only when that command is asked for."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(_COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module = _COMMANDS.get(cmd_name)
+        if module is None:
+            return None
+        command = getattr(importlib.import_module(module), cmd_name)
+        assert isinstance(command, click.Command)
+        return command
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="smtpcheck", message="%(prog)s %(version)s")
 def cli() -> None:
     """Lint and live-check the SMTP email gateways of a Navixy-style panel."""
-
-
-cli.add_command(validate)
-cli.add_command(check)
-cli.add_command(rules)
-cli.add_command(fetch)
-cli.add_command(discover)
-cli.add_command(demo)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -13,12 +13,12 @@ import dataclasses
 import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from smtpcheck._version import __version__
 from smtpcheck.config.address import host_problem
 from smtpcheck.config.documents import SourceDocument
 from smtpcheck.defaults import CERT_WARN_DAYS, DISCOVER_TIMEOUT, SLOW_GREETING_MS
-from smtpcheck.pipeline.fixing import FixedGateway, fixed_gateways
 from smtpcheck.pipeline.inventory import (
     Inventory,
     LintOptions,
@@ -41,6 +41,9 @@ from smtpcheck.results import (
 from smtpcheck.rules import Selection, run_live_rules, run_not_probed_rules
 from smtpcheck.rules.base import ProbedGateway, SmtpGateway
 from smtpcheck.runner import Progress, RunLimits, probe_all
+
+if TYPE_CHECKING:
+    from smtpcheck.pipeline.fixing import FixedGateway
 
 __all__ = [
     "CheckOptions",
@@ -91,6 +94,8 @@ def run_check(
     if not fix:
         return CheckRun(report)
     api_source = None if sources.panel is None else sources.panel.name
+    from smtpcheck.pipeline.fixing import fixed_gateways
+
     fixed = fixed_gateways(inventory.entries, report.gateways, api_source=api_source)
     return CheckRun(report, tuple(fixed))
 

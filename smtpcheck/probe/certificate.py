@@ -1,7 +1,9 @@
-"""Describe a TLS session and its server certificate, read from DER with cryptography.
+"""Describe a TLS session and its server certificate, also when it did not verify.
 
-The ssl module decodes only certificates it has verified, so the leaf is parsed here: its subject,
-expiry and names are then known also when verification failed or was switched off.
+The ssl module decodes only certificates it has verified. Those are read from its own decoding;
+any other leaf is parsed from DER with cryptography (imported only then, it is the heaviest
+import of a check), so its subject, expiry and names are known also when verification failed
+or was switched off.
 """
 
 from __future__ import annotations
@@ -11,13 +13,15 @@ import functools
 import ipaddress
 import math
 import ssl
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-
-from cryptography import x509
-from cryptography.x509.oid import NameOID
+from typing import TYPE_CHECKING, Any
 
 from smtpcheck.results import CertInfo, TlsInfo
+
+if TYPE_CHECKING:
+    from cryptography import x509
 
 __all__ = ["VerifyFailure", "cert_info", "name_matches", "tls_info", "verify_failure"]
 
@@ -50,7 +54,11 @@ def tls_info(
     """Describe the session of an SSL object whose handshake completed."""
     cipher = ssl_object.cipher()
     der = ssl_object.getpeercert(binary_form=True)
-    parsed = _parsed(der, host) if der else None
+    parsed = None
+    if der and verified:
+        parsed = _known(der, ssl_object)
+    if der and parsed is None:
+        parsed = _parsed(der, host)
     return TlsInfo(
         version=ssl_object.version() or "",
         cipher=cipher[0] if cipher else "",
@@ -62,10 +70,81 @@ def tls_info(
     )
 
 
+# OpenSSL's long names of the attributes RFC 4514 §3 gives a short name to, as the ssl module
+# decodes a name. A name with any other attribute is left to cryptography, and so is a value
+# that RFC 4514 §2.4 would escape: both spell the name the same way, or not at all.
+_SHORT_NAMES = {
+    "commonName": "CN",
+    "localityName": "L",
+    "stateOrProvinceName": "ST",
+    "organizationName": "O",
+    "organizationalUnitName": "OU",
+    "countryName": "C",
+    "streetAddress": "STREET",
+    "domainComponent": "DC",
+    "userId": "UID",
+}
+_ESCAPED = frozenset('\\"+,;<>\0')
+
+
+# Certificates the ssl module decoded, by their DER: a fleet meets the same few over and over.
+_DECODED: dict[bytes, tuple[CertInfo, bool] | None] = {}
+_DECODED_MAX = 256
+
+
+def _known(der: bytes, ssl_object: ssl.SSLObject) -> tuple[CertInfo, bool] | None:
+    if der not in _DECODED:
+        if len(_DECODED) >= _DECODED_MAX:
+            _DECODED.clear()
+        _DECODED[der] = _decoded(ssl_object.getpeercert())
+    return _DECODED[der]
+
+
+def _decoded(peercert: Mapping[str, Any] | None) -> tuple[CertInfo, bool] | None:
+    """Summarise a certificate the ssl module decoded (it verified it, host name included)."""
+    if not peercert:
+        return None
+    subject, issuer = _name(peercert.get("subject")), _name(peercert.get("issuer"))
+    not_after = peercert.get("notAfter")
+    if subject is None or issuer is None or not isinstance(not_after, str):
+        return None
+    expiry = datetime.fromtimestamp(ssl.cert_time_to_seconds(not_after), UTC)
+    alt_names: tuple[tuple[str, str], ...] = peercert.get("subjectAltName", ())
+    names = [value for kind, value in alt_names if kind == "DNS"]
+    names += [str(ipaddress.ip_address(v.strip())) for k, v in alt_names if k == "IP Address"]
+    info = CertInfo(
+        subject=subject,
+        issuer=issuer,
+        san=tuple(names),
+        not_after=expiry.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        days_left=0,  # set by the caller, as for a parsed one
+    )
+    return info, True  # the verifying context checked the name against the host
+
+
+def _name(rdns: object) -> str | None:
+    """Spell a decoded name as RFC 4514 does (last RDN first), or None to leave it to DER."""
+    if not isinstance(rdns, tuple) or not rdns:
+        return None
+    parts = []
+    for rdn in reversed(rdns):
+        if len(rdn) != 1:  # a multi-valued RDN: its order is cryptography's to decide
+            return None
+        ((long_name, value),) = rdn
+        short = _SHORT_NAMES.get(long_name)
+        plain = isinstance(value, str) and value and value.strip() == value
+        if short is None or not plain or value[0] == "#" or _ESCAPED & set(value):
+            return None
+        parts.append(f"{short}={value}")
+    return ",".join(parts)
+
+
 @functools.lru_cache(maxsize=256)
 def _parsed(der: bytes, host: str) -> tuple[CertInfo, bool] | None:
     # A fleet meets the same few certificates over and over (a shared relay serves hundreds of
     # gateways): parse each once per host. days_left is computed fresh by the caller.
+    from cryptography import x509
+
     try:
         cert = x509.load_der_x509_certificate(der)
     except ValueError:  # a certificate cryptography cannot parse: the session is still described
@@ -74,7 +153,8 @@ def _parsed(der: bytes, host: str) -> tuple[CertInfo, bool] | None:
 
 
 def _with_days_left(info: CertInfo, *, now: datetime | None) -> CertInfo:
-    not_after = datetime.strptime(info.not_after, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    # fromisoformat, not strptime: this runs once per probe, and strptime is slow.
+    not_after = datetime.fromisoformat(info.not_after.replace("Z", "+00:00"))
     return dataclasses.replace(info, days_left=_days_left(not_after, now))
 
 
@@ -97,6 +177,8 @@ def _days_left(not_after: datetime, now: datetime | None) -> int:
 
 
 def _san(cert: x509.Certificate) -> x509.SubjectAlternativeName | None:
+    from cryptography import x509
+
     try:
         return cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     except (x509.ExtensionNotFound, ValueError):
@@ -104,6 +186,8 @@ def _san(cert: x509.Certificate) -> x509.SubjectAlternativeName | None:
 
 
 def _san_names(cert: x509.Certificate) -> list[str]:
+    from cryptography import x509
+
     san = _san(cert)
     if san is None:
         return []
@@ -119,6 +203,9 @@ def name_matches(cert: x509.Certificate, host: str) -> bool:
     or through a wildcard that is the whole left-most label; the common name counts only when
     the certificate has no DNS entries (RFC 6125 §6.4.4).
     """
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+
     san = _san(cert)
     bare = host.strip("[]")
     try:

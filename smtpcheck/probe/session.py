@@ -23,7 +23,6 @@ from smtpcheck.errors import UsageError
 from smtpcheck.probe.certificate import VerifyFailure
 from smtpcheck.probe.client import Client, ClientError, failure_of, refused_reply
 from smtpcheck.probe.failures import StageFailure
-from smtpcheck.probe.message import build_test_message
 from smtpcheck.probe.network import Address, Resolver, open_socket, system_resolver
 from smtpcheck.probe.opening import Opener
 from smtpcheck.probe.recorder import Recorder, first_line
@@ -241,6 +240,8 @@ class _Probe:
             step.reply_code = (await client.mail(sender)).code
         with self.rec.step("rcpt", self._translate) as step:
             step.reply_code = (await client.rcpt(recipient)).code
+        from smtpcheck.probe.message import build_test_message  # only --send-to sends one
+
         message = build_test_message(sender=sender, recipient=recipient, domain=self.o.ehlo_name)
         self.rec.transcript.command([b"DATA"])
         self.rec.transcript.note(f"the test message, {len(message)} bytes")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import functools
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
@@ -97,6 +96,8 @@ def invalid_gateway(entry: GatewayEntry) -> Iterator[Violation]:
 def _closest(key: str) -> str | None:
     if key in JAVAMAIL_KEYS:
         return JAVAMAIL_KEYS[key]
+    import difflib  # only a misspelt key needs it
+
     matches = difflib.get_close_matches(key, KNOWN_PARAMS, n=1, cutoff=0.75)
     return matches[0] if matches else None
 

@@ -6,8 +6,10 @@ keeps serving while it waits.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -189,3 +191,45 @@ async def test_cli_bad_options_exit_2_with_one_line(tmp_path, args, message):
 async def test_cli_without_sources_is_a_usage_error():
     code, _, err = await _smtpcheck("check")
     assert code == 2 and "SOURCE" in err
+
+
+_RUN_AND_LIST_MODULES = """
+import json, sys
+from smtpcheck.cli import main
+out, argv = sys.argv[1], sys.argv[2:]
+try:
+    main(argv)
+except SystemExit:
+    pass
+with open(out, "w") as f:
+    json.dump(sorted(sys.modules), f)
+"""
+
+
+async def test_check_imports_only_what_the_run_needs(tmp_path, smtp_server, certs):
+    # A check without --suggest loads no discovery code, and a certificate that verified is
+    # read from the ssl module's own decoding: cryptography stays unloaded.
+    server = await smtp_server(Smtpd(tls_context=certs.good, auth=True))
+    listing = tmp_path / "modules.json"
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        _RUN_AND_LIST_MODULES,
+        str(listing),
+        "check",
+        _write(tmp_path, [gateway(server.port, host="localhost")]),
+        "--format",
+        "json",
+        "--ca-file",
+        certs.ca_file,
+        "--ehlo",
+        "client.test",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), _RUN_TIMEOUT)
+    report = json.loads(out)
+    assert report["gateways"][0]["probe"]["tls"]["verified"] is True, err
+    loaded = set(json.loads(listing.read_text()))
+    unwanted = ("cryptography", "httpx", "aiosmtpd", "smtpcheck.discovery", "smtpcheck.panel")
+    assert sorted(name for name in loaded if name.startswith(unwanted)) == []

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
+import ssl
 
 import pytest
 import trustme
 from cryptography import x509
 
 from smtpcheck.errors import UsageError
-from smtpcheck.probe.certificate import cert_info, name_matches
+from smtpcheck.probe.certificate import _decoded, cert_info, name_matches, tls_info
 from smtpcheck.probe.session import ProbeOptions
 from smtpcheck.probe.tls import build_tls_contexts
 from smtpcheck.probe.transcript import Transcript
@@ -134,3 +136,46 @@ def test_probe_options_refuse_a_bad_ehlo_name(tls_contexts, name):
 def test_probe_options_refuse_a_zero_timeout(tls_contexts):
     with pytest.raises(UsageError, match="timeout"):
         ProbeOptions(ehlo_name="client.test", tls=tls_contexts, timeout=0)
+
+
+def _handshake(leaf: trustme.LeafCert, ca: trustme.CA, *, verify: bool) -> ssl.SSLObject:
+    """Run a TLS handshake in memory; return the client's side of it."""
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    leaf.configure_cert(server_context)
+    client_context = ssl.create_default_context()
+    if verify:
+        ca.configure_trust(client_context)
+    else:
+        client_context.check_hostname = False
+        client_context.verify_mode = ssl.CERT_NONE
+    to_client, from_client, to_server, from_server = (ssl.MemoryBIO() for _ in range(4))
+    client = client_context.wrap_bio(to_client, from_client, server_hostname="mail.test")
+    server = server_context.wrap_bio(to_server, from_server, server_side=True)
+    sides = ((client, from_client, to_server), (server, from_server, to_client))
+    for _ in range(10):
+        for side, outgoing, incoming in sides:
+            with contextlib.suppress(ssl.SSLWantReadError):
+                side.do_handshake()
+            incoming.write(outgoing.read())
+    return client
+
+
+@pytest.mark.parametrize(
+    ("names", "decoded"),
+    [
+        ({"organization_name": "Example Mail", "organization_unit_name": "Relays"}, True),
+        ({"common_name": "mail.test"}, True),
+        ({"organization_name": "Comma, Inc"}, False),  # RFC 4514 escapes it: read from DER
+    ],
+    ids=["o-ou", "cn", "escaped"],
+)
+def test_tls_info_of_a_verified_certificate_reads_as_the_parsed_one(names, decoded):
+    ca = trustme.CA(organization_name="Test CA")
+    leaf = ca.issue_cert("mail.test", "127.0.0.1", "::1", **names)
+    session = _handshake(leaf, ca, verify=True)
+    assert (_decoded(session.getpeercert()) is not None) is decoded
+    verified = tls_info(session, host="mail.test", verified=True)
+    parsed = tls_info(_handshake(leaf, ca, verify=False), host="mail.test", verified=False)
+    assert verified.cert == parsed.cert and verified.cert is not None
+    assert verified.name_matches is parsed.name_matches is True
+    assert verified.cert.san == ("mail.test", "127.0.0.1", "::1")
