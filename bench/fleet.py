@@ -53,7 +53,7 @@ from bench.fleetsetup import (
     server_pids,
     write_fleet,
 )
-from tests.postfix.harness import PostfixInstance
+from tests.support.postfix.harness import PostfixInstance
 
 CHECK_SMTP = "/usr/lib/nagios/plugins/check_smtp"
 NAMES = ("smtpcheck", "floor", "xargs-swaks", "xargs-check_smtp", "swaks-loop")

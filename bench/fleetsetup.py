@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.postfix import harness
-from tests.postfix.harness import PostfixInstance
-from tests.postfix.layout import Layout
+from tests.support.postfix import harness
+from tests.support.postfix.harness import PostfixInstance
+from tests.support.postfix.layout import Layout
 
 ROOT = Path(__file__).resolve().parent.parent
 EHLO = "bench.test"

@@ -37,7 +37,7 @@ from smtpcheck.config.javamail import SmtpSettings
 from smtpcheck.probe.session import ProbeOptions, probe_gateway
 from smtpcheck.probe.tls import build_tls_contexts
 from smtpcheck.results import Endpoint, TlsMode
-from tests.postfix.harness import PostfixInstance
+from tests.support.postfix.harness import PostfixInstance
 
 _WARM_UP = 2
 _PAUSE = 0.005  # seconds between two checks

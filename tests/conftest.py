@@ -54,13 +54,13 @@ def pytest_configure(config: pytest.Config) -> None:
     socket.socket.connect_ex = _guard_connect(socket.socket.connect_ex)  # type: ignore[method-assign]
 
 
-# --- SMTP servers on loopback (tests/servers.py) -----------------------------------------------
+# --- SMTP servers on loopback (tests/support/servers.py) -------------------------------------
 
 
 @pytest.fixture(scope="session")
 def certs(tmp_path_factory: pytest.TempPathFactory) -> Any:
     """trustme certificates: a CA the client trusts (``ca_file``) and leaves good and bad."""
-    from tests.servers import make_certs
+    from tests.support.servers import make_certs
 
     return make_certs(str(tmp_path_factory.mktemp("certs")))
 

@@ -257,7 +257,7 @@ API_COMMANDS: list[list[str]] = [
 
 @pytest.fixture
 def api_panel():
-    from tests.platform.panel_server import READ, PanelServer
+    from tests.support.panel import READ, PanelServer
 
     listing = json.loads(CONFIGS["list-response"])
     del listing["success"]
@@ -296,7 +296,7 @@ def test_no_secret_in_any_output_of_the_panel_api(workdirs, api_panel, command, 
 
 @pytest.mark.parametrize("by_login", [False, True], ids=["hash", "login"])
 def test_no_secret_when_the_panel_api_echoes_it_in_an_error(workdirs, api_panel, by_login):
-    from tests.platform.panel_server import panel_error
+    from tests.support.panel import panel_error
 
     _, run_dir = workdirs
     echo = PANEL_PASSWORD if by_login else API_HASH

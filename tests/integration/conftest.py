@@ -15,7 +15,7 @@ import pytest
 
 from smtpcheck.probe.session import ProbeOptions
 from smtpcheck.probe.tls import TlsContexts
-from tests.servers import HOST, Smtpd, resolver
+from tests.support.servers import HOST, Smtpd, resolver
 
 
 @pytest.fixture
@@ -50,7 +50,7 @@ def black_hole() -> Iterator[int]:
 
 @pytest.fixture
 def threaded_server() -> Iterator[Callable[[Any], Any]]:
-    """Start servers (tests/servers.py) in an event loop on another thread; all stop after.
+    """Start servers (tests/support/servers.py) in an event loop on another thread; all stop after.
 
     For commands run in this process: they run their own event loop, and block this one.
     """

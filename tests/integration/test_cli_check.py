@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from smtpcheck.defaults import FORMATS
-from tests.integration.support import gateway, run_smtpcheck
-from tests.servers import PASSWORD, USER, RawServer, Recorder, Smtpd, scripted
+from tests.support.gateways import gateway, run_smtpcheck
+from tests.support.servers import PASSWORD, USER, RawServer, Recorder, Smtpd, scripted
 
 _RUN_TIMEOUT = 60
 

@@ -13,9 +13,9 @@ from collections.abc import Iterator
 import pytest
 
 from smtpcheck.defaults import FORMATS
-from tests.integration.support import gateway, run_smtpcheck
-from tests.platform.panel_server import READ, PanelServer
-from tests.servers import PASSWORD, Smtpd
+from tests.support.gateways import gateway, run_smtpcheck
+from tests.support.panel import READ, PanelServer
+from tests.support.servers import PASSWORD, Smtpd
 
 SESSION_HASH = "SessionHash8Kq2Vn5"
 

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 
 from smtpcheck.config.params import REDACTED
-from tests.integration.support import gateway, run_smtpcheck
-from tests.platform.panel_server import READ, PanelServer
-from tests.servers import HOST, PASSWORD, USER, Smtpd
+from tests.support.gateways import gateway, run_smtpcheck
+from tests.support.panel import READ, PanelServer
+from tests.support.servers import HOST, PASSWORD, USER, Smtpd
 
 _ENV = {"SMTPCHECK_TEST_PASSWORD": PASSWORD, "SMTPCHECK_TEST_USER": USER}
 _SECRETS = (

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from smtpcheck.cli import check_cmd, main, probe_options
-from tests.integration.support import gateway
+from tests.support.gateways import gateway
 
 
 def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:

@@ -19,8 +19,8 @@ from smtpcheck.config.loading import document_from_data
 from smtpcheck.config.params import REDACTED
 from smtpcheck.pipeline.fixing import fixed_gateway, fixed_gateways
 from smtpcheck.results import GatewayKind, GatewayReport, Status, Suggestion
-from tests.integration.support import gateway
-from tests.servers import PASSWORD, USER, Smtpd
+from tests.support.gateways import gateway
+from tests.support.servers import PASSWORD, USER, Smtpd
 
 _PATCH = Suggestion({"mail.smtp.use_ssl": True}, "it works", {"mail.smtp.use_ssl": False})
 

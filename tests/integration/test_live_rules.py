@@ -17,7 +17,7 @@ from smtpcheck.results import (
 )
 from smtpcheck.rules import Selection, run_live_rules, run_not_probed_rules
 from smtpcheck.rules.base import ProbedGateway, SmtpGateway
-from tests.integration.support import gateway
+from tests.support.gateways import gateway
 
 
 def _live(probe: ProbeResult, **params) -> ProbedGateway:

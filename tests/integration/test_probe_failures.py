@@ -19,8 +19,8 @@ import pytest
 from smtpcheck.probe.network import system_resolver
 from smtpcheck.probe.session import ProbeOptions
 from smtpcheck.results import FailureKind, GatewayReport, PortHint, Severity
-from tests.integration.support import codes, gateway, live_codes, probe_of, run_check
-from tests.servers import HOST, RawServer, Smtpd, TlsThreadServer, scripted
+from tests.support.gateways import codes, gateway, live_codes, probe_of, run_check
+from tests.support.servers import HOST, RawServer, Smtpd, TlsThreadServer, scripted
 
 
 async def _check(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from smtpcheck.results import FailureKind, GatewayReport, PortHint, Status
-from tests.integration.support import (
+from tests.support.gateways import (
     cert_of,
     codes,
     gateway,
@@ -14,7 +14,7 @@ from tests.integration.support import (
     run_check,
     tls_of,
 )
-from tests.servers import PASSWORD, RawServer, Smtpd, TlsThreadServer, scripted
+from tests.support.servers import PASSWORD, RawServer, Smtpd, TlsThreadServer, scripted
 
 
 def _steps(report: GatewayReport) -> list[tuple[str, bool]]:

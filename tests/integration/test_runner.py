@@ -9,8 +9,8 @@ from typing import Any
 from smtpcheck.probe.session import ProbeOptions
 from smtpcheck.results import Status
 from smtpcheck.runner import RunLimits
-from tests.integration.support import codes, gateway, live_codes, probe_of, run_check
-from tests.servers import HOST, PASSWORD, Counter, RawServer, resolver, scripted
+from tests.support.gateways import codes, gateway, live_codes, probe_of, run_check
+from tests.support.servers import HOST, PASSWORD, Counter, RawServer, resolver, scripted
 
 
 async def test_results_keep_input_order_whatever_finishes_first(smtp_server, options):

@@ -11,8 +11,8 @@ import pytest
 
 from smtpcheck.probe.session import ProbeOptions
 from smtpcheck.results import FailureKind, GatewayReport, Severity
-from tests.integration.support import codes, gateway, live_codes, probe_of, run_check
-from tests.servers import USER, Recorder, Smtpd
+from tests.support.gateways import codes, gateway, live_codes, probe_of, run_check
+from tests.support.servers import USER, Recorder, Smtpd
 
 
 class _Refusing(Recorder):

@@ -12,8 +12,8 @@ import socket
 import pytest
 
 from smtpcheck.results import GatewayReport, Status, Suggestion
-from tests.integration.support import gateway, run_check
-from tests.servers import HOST, PASSWORD, RawServer, Smtpd, resolver, scripted
+from tests.support.gateways import gateway, run_check
+from tests.support.servers import HOST, PASSWORD, RawServer, Smtpd, resolver, scripted
 
 _AUTH_IN_CLEAR = {
     "EHLO": b"250-mx.test\r\n250 AUTH PLAIN LOGIN\r\n",

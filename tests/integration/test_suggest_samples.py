@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from smtpcheck.results import Status
-from tests.integration.support import run_check
-from tests.servers import PASSWORD, USER, Smtpd
+from tests.support.gateways import run_check
+from tests.support.servers import PASSWORD, USER, Smtpd
 
 MISTAKES = Path(__file__).parent.parent.parent / "sample_configs" / "mistakes"
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import trustme
 
-from tests.platform.panel_server import PanelServer
+from tests.support.panel import PanelServer
 
 # Values distinctive enough that finding one in any output can only mean a leak.
 SESSION_HASH = "5e55105e55105e55105e55105e551051"

@@ -23,7 +23,7 @@ from tests.platform.conftest import (
     SESSION_HASH,
     SMTP_PASSWORD,
 )
-from tests.platform.panel_server import PanelServer, html_page, panel_error, slow
+from tests.support.panel import PanelServer, html_page, panel_error, slow
 
 _ECHO = f"{SESSION_HASH} {PANEL_PASSWORD}"
 

@@ -26,7 +26,7 @@ from tests.platform.conftest import (
     SESSION_HASH,
     SMTP_PASSWORD,
 )
-from tests.platform.panel_server import PanelServer, slow
+from tests.support.panel import PanelServer, slow
 
 ENV_NAMES = ("NAVIXY_HASH", "NAVIXY_LOGIN", "NAVIXY_PASSWORD")
 

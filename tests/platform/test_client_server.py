@@ -18,7 +18,7 @@ import pytest
 from smtpcheck.errors import PlatformError
 from smtpcheck.panel.client import Credentials, PlatformClient, RetryPolicy
 from tests.platform.conftest import GATEWAY_LIST, PANEL_LOGIN, PANEL_PASSWORD, SESSION_HASH
-from tests.platform.panel_server import (
+from tests.support.panel import (
     PanelServer,
     drop,
     html_page,

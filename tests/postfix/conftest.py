@@ -9,8 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from .gate import refuse
-from .harness import HarnessError, PostfixInstance, log_tail, missing_requirements, start, stop
+from tests.support.postfix.gate import refuse
+from tests.support.postfix.harness import (
+    HarnessError,
+    PostfixInstance,
+    log_tail,
+    missing_requirements,
+    start,
+    stop,
+)
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from .harness import PostfixInstance
+from tests.support.postfix.harness import PostfixInstance
 
 pytestmark = pytest.mark.postfix
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .gate import refuse
+from tests.support.postfix.gate import refuse
 
 
 def test_postfix_gate_skips_outside_ci():

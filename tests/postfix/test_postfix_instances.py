@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from .harness import PostfixInstance
+from tests.support.postfix.harness import PostfixInstance
 
 pytestmark = pytest.mark.postfix
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import aiosmtplib
 import pytest
 
-from .harness import PostfixInstance
+from tests.support.postfix.harness import PostfixInstance
 
 pytestmark = pytest.mark.postfix
 

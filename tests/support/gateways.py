@@ -23,7 +23,7 @@ from smtpcheck.results import (
     TlsInfo,
     TlsMode,
 )
-from tests.servers import PASSWORD, USER
+from tests.support.servers import PASSWORD, USER
 
 __all__ = [
     "cert_of",

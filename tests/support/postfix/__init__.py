@@ -1,0 +1,1 @@
+"""A private Postfix + Dovecot SASL instance on loopback: harness, configs, layout, certificates."""
