@@ -11,23 +11,18 @@ run and works for any command.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
-from smtpcheck.cli import main
 from smtpcheck.defaults import FORMATS
 from smtpcheck.rules.base import EXAMPLE_GATEWAY
+from tests.support.cli import smtpcheck, smtpcheck_process
 
 # Letters and digits only: no format escapes them, so a leak is found in any rendering.
 SMTP_PASSWORD = "SmtpPw7Qx4Zr9Lk2"
@@ -76,38 +71,10 @@ def run_cli(
     ``python -m smtpcheck`` instead, which also catches anything written below Python's streams.
     """
     assert not any(cwd.iterdir()), "run_cli needs an empty directory to see what was written"
-    if in_process:
-        code, out, err = _in_process(args, cwd=cwd, env=env, stdin=stdin)
-    else:
-        done = subprocess.run(
-            [sys.executable, "-m", "smtpcheck", *args],
-            input=stdin,
-            capture_output=True,
-            cwd=cwd,
-            env={**os.environ, **env},
-            check=False,
-            timeout=60,
-        )
-        code, out, err = done.returncode, done.stdout.decode(), done.stderr.decode()
+    run = smtpcheck if in_process else smtpcheck_process
+    code, out, err = run(*args, env=env, stdin=stdin, cwd=cwd)
     files = {str(p.relative_to(cwd)): p.read_bytes() for p in cwd.rglob("*") if p.is_file()}
     return Outputs(code, out, err, files)
-
-
-def _in_process(
-    args: Sequence[str], *, cwd: Path, env: Mapping[str, str], stdin: bytes
-) -> tuple[int, str, str]:
-    runner = CliRunner()
-    with contextlib.chdir(cwd), runner.isolation(input=stdin, env=env) as (out, err, _):
-        try:
-            main(list(args))
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 1
-        else:
-            code = 0
-        finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
-    return code, out.getvalue().decode(), err.getvalue().decode()
 
 
 def _gateway(gw_id: int = 7, /, **params: Any) -> dict[str, Any]:

@@ -4,23 +4,15 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 
 import pytest
-from click.testing import CliRunner
 
-from smtpcheck.cli import cli
 from smtpcheck.rules import ALL_RULES
-
-
-def _invoke(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(cli, ["rules", *args])
-    return result.exit_code, result.stdout, result.stderr
+from tests.support.cli import smtpcheck, smtpcheck_process
 
 
 def test_rules_lists_every_rule_once_in_code_order():
-    code, out, err = _invoke()
+    code, out, err = smtpcheck("rules")
     assert code == 0 and err == ""
     lines = out.splitlines()
     assert [line.split()[0] for line in lines] == [r.code for r in ALL_RULES]
@@ -30,7 +22,7 @@ def test_rules_lists_every_rule_once_in_code_order():
 
 
 def test_rules_list_columns_line_up():
-    _, out, _ = _invoke()
+    _, out, _ = smtpcheck("rules")
     columns = set()
     for line in out.splitlines():
         match = re.match(r"SC\d{3}  \S+ +(\S+) +(\S)", line)
@@ -41,7 +33,7 @@ def test_rules_list_columns_line_up():
 
 @pytest.mark.parametrize("name", ["SC105", "sc105", "plain-on-implicit-tls-port", " SC105 "])
 def test_rules_explains_one_rule_by_code_or_slug(name):
-    code, out, _ = _invoke(name)
+    code, out, _ = smtpcheck("rules", name)
     assert code == 0
     assert out.startswith("SC105 plain-on-implicit-tls-port (default severity: error)\n")
     for section in ("What it checks:", "Why it matters:", "Bad:", "Good:"):
@@ -50,13 +42,13 @@ def test_rules_explains_one_rule_by_code_or_slug(name):
 
 
 def test_rules_explain_of_a_source_rule_has_no_example_gateway():
-    code, out, _ = _invoke("SC001")
+    code, out, _ = smtpcheck("rules", "SC001")
     assert code == 0 and "Bad:" in out
     assert "Examples list only the params" not in out
 
 
 def test_rules_json_lists_the_catalogue():
-    code, out, _ = _invoke("--format", "json")
+    code, out, _ = smtpcheck("rules", "--format", "json")
     assert code == 0
     data = json.loads(out)
     assert [r["code"] for r in data] == [r.code for r in ALL_RULES]
@@ -64,7 +56,7 @@ def test_rules_json_lists_the_catalogue():
 
 
 def test_rules_json_of_one_rule():
-    code, out, _ = _invoke("SC203", "--format", "json")
+    code, out, _ = smtpcheck("rules", "SC203", "--format", "json")
     assert code == 0
     (only,) = json.loads(out)
     assert (only["code"], only["slug"]) == ("SC203", "opportunistic-starttls")
@@ -72,26 +64,14 @@ def test_rules_json_of_one_rule():
 
 @pytest.mark.parametrize("name", ["SC999", "not-a-rule"])
 def test_rules_unknown_code_is_one_line_and_exit_2(name):
-    code, out, err = _invoke(name)
+    code, out, err = smtpcheck("rules", name)
     assert code == 2 and out == ""
     assert err.splitlines() == [f"smtpcheck: no rule {name!r}; `smtpcheck rules` lists them"]
 
 
 def test_rules_through_python_m_smtpcheck():
-    ok = subprocess.run(
-        [sys.executable, "-m", "smtpcheck", "rules", "SC301"],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
-    assert ok.returncode == 0 and ok.stdout.startswith("SC301 auth-without-credentials")
-    bad = subprocess.run(
-        [sys.executable, "-m", "smtpcheck", "rules", "SC000"],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
-    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    ok = smtpcheck_process("rules", "SC301")
+    assert ok.code == 0 and ok.stdout.startswith("SC301 auth-without-credentials")
+    bad = smtpcheck_process("rules", "SC000")
+    assert bad.code == 2 and "Traceback" not in bad.stderr
     assert bad.stderr.count("\n") == 1

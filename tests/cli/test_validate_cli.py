@@ -10,60 +10,18 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
-from smtpcheck.cli import cli, main
+from smtpcheck.cli import cli
 from smtpcheck.cli.output import use_color
 from smtpcheck.defaults import FORMATS
 from smtpcheck.reporters import REPORTERS
 from smtpcheck.rules.base import EXAMPLE_GATEWAY
-
-
-@dataclass(frozen=True)
-class Run:
-    code: int
-    stdout: str
-    stderr: str
-
-
-def run_main(*argv: str, env: Mapping[str, str] | None = None, stdin: str = "") -> Run:
-    """Run the real entry point (`main`, as the console script does) inside CliRunner."""
-    runner = CliRunner()
-    with runner.isolation(input=stdin, env=env) as (out, err, _):
-        try:
-            main(list(argv))
-        except SystemExit as exc:
-            code = exc.code
-        else:  # pragma: no cover - main() always exits
-            raise AssertionError("main() returned without exiting")
-        finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
-    assert isinstance(code, int)
-    return Run(code, out.getvalue().decode(), err.getvalue().decode())
-
-
-def run_subprocess(*argv: str, env: Mapping[str, str] | None = None) -> Run:
-    """Run ``python -m smtpcheck`` in a fresh interpreter."""
-    done = subprocess.run(
-        [sys.executable, "-m", "smtpcheck", *argv],
-        capture_output=True,
-        text=True,
-        env=_clean_env(env),
-        check=False,
-        timeout=60,
-    )
-    return Run(done.returncode, done.stdout, done.stderr)
-
-
-def _clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "NAVIXY_HASH")}
-    return {**env, **(extra or {})}
+from tests.support.cli import Run, environment, smtpcheck, smtpcheck_process
 
 
 def _gateway(gw_id: int = 7, /, **params: Any) -> dict[str, Any]:
@@ -110,23 +68,23 @@ def _one_line_error(run: Run) -> str:
     ],
 )
 def test_validate_exit_codes(configs, name, extra, code):
-    run = run_main("validate", *extra, str(configs / name))
+    run = smtpcheck("validate", *extra, str(configs / name))
     assert run.code == code, run
     assert run.stderr == ""
 
 
 def test_validate_broken_json_says_where(configs):
-    run = run_main("validate", str(configs / "broken.json"))
+    run = smtpcheck("validate", str(configs / "broken.json"))
     assert "SC001" in run.stdout and "broken.json:1:10: not valid JSON" in run.stdout
 
 
 def test_validate_missing_path_is_one_line_and_exit_2(configs):
-    line = _one_line_error(run_main("validate", str(configs / "nope.json")))
+    line = _one_line_error(smtpcheck("validate", str(configs / "nope.json")))
     assert line == f"smtpcheck: error: {configs / 'nope.json'}: no such file or directory"
 
 
 def test_validate_without_sources_is_a_usage_error():
-    run = run_main("validate")
+    run = smtpcheck("validate")
     assert run.code == 2 and "SOURCE" in run.stderr and "Traceback" not in run.stderr
 
 
@@ -141,7 +99,7 @@ def test_validate_without_sources_is_a_usage_error():
     ],
 )
 def test_validate_select_and_ignore(configs, args, present, absent):
-    run = run_main("validate", *args, str(configs / "warn.json"))
+    run = smtpcheck("validate", *args, str(configs / "warn.json"))
     assert run.code == 0, run
     for code in present:
         assert code in run.stdout
@@ -150,46 +108,46 @@ def test_validate_select_and_ignore(configs, args, present, absent):
 
 
 def test_validate_ignore_a_comma_list_turns_failure_into_success(configs):
-    assert run_main("validate", str(configs / "bad.json")).code == 1
-    run = run_main("validate", "--ignore", "SC104,SC201", str(configs / "bad.json"))
+    assert smtpcheck("validate", str(configs / "bad.json")).code == 1
+    run = smtpcheck("validate", "--ignore", "SC104,SC201", str(configs / "bad.json"))
     assert run.code == 0, run.stdout
 
 
 def test_validate_select_keeps_only_those_rules(configs):
-    run = run_main("validate", "--select", "SC104", "--format", "json", str(configs / "bad.json"))
+    run = smtpcheck("validate", "--select", "SC104", "--format", "json", str(configs / "bad.json"))
     codes = [f["code"] for f in json.loads(run.stdout)["gateways"][0]["findings"]]
     assert codes == ["SC104"]
 
 
 @pytest.mark.parametrize("selector", ["SC999", "no-such-rule", "SC1,bogus"])
 def test_validate_unknown_selector_is_one_line_and_exit_2(configs, selector):
-    line = _one_line_error(run_main("validate", "--select", selector, str(configs / "good.json")))
+    line = _one_line_error(smtpcheck("validate", "--select", selector, str(configs / "good.json")))
     assert "names no rule" in line
 
 
 def test_validate_gateway_option_filters(configs):
-    run = run_main("validate", "--gateway", "8", "--format", "json", str(configs / "two.json"))
+    run = smtpcheck("validate", "--gateway", "8", "--format", "json", str(configs / "two.json"))
     assert [g["id"] for g in json.loads(run.stdout)["gateways"]] == [8]
-    both = run_main("validate", "--gateway", "8", "--gateway", "7", str(configs / "two.json"))
+    both = smtpcheck("validate", "--gateway", "8", "--gateway", "7", str(configs / "two.json"))
     assert "gateway 7" in both.stdout and "gateway 8" in both.stdout
 
 
 def test_validate_unknown_gateway_id_is_exit_2(configs):
-    line = _one_line_error(run_main("validate", "--gateway", "99", str(configs / "two.json")))
+    line = _one_line_error(smtpcheck("validate", "--gateway", "99", str(configs / "two.json")))
     assert "--gateway 99" in line
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_validate_output_file_holds_what_stdout_would(configs, tmp_path, fmt):
     target = tmp_path / f"report.{fmt}"
-    to_file = run_main("validate", "--format", fmt, "-o", str(target), str(configs / "two.json"))
-    to_stdout = run_main("validate", "--format", fmt, str(configs / "two.json"))
+    to_file = smtpcheck("validate", "--format", fmt, "-o", str(target), str(configs / "two.json"))
+    to_stdout = smtpcheck("validate", "--format", fmt, str(configs / "two.json"))
     assert to_file.stdout == "" and to_file.code == to_stdout.code
     assert target.read_text(encoding="utf-8") == to_stdout.stdout != ""
 
 
 def test_validate_output_into_a_missing_directory_is_exit_2(configs, tmp_path):
-    run = run_main("validate", "-o", str(tmp_path / "no" / "r.txt"), str(configs / "good.json"))
+    run = smtpcheck("validate", "-o", str(tmp_path / "no" / "r.txt"), str(configs / "good.json"))
     assert run.code == 2 and "Traceback" not in run.stderr
 
 
@@ -208,7 +166,7 @@ def test_report_formats_match_the_reporters():
     ],
 )
 def test_validate_every_format_renders(configs, fmt, check):
-    run = run_main("validate", "--format", fmt, str(configs / "two.json"))
+    run = smtpcheck("validate", "--format", fmt, str(configs / "two.json"))
     assert check(run.stdout), run.stdout
 
 
@@ -224,14 +182,14 @@ def test_validate_every_format_renders(configs, fmt, check):
     ],
 )
 def test_validate_nagios_exit_codes(configs, name, extra, code):
-    run = run_main("validate", "--format", "nagios", *extra, str(configs / name))
+    run = smtpcheck("validate", "--format", "nagios", *extra, str(configs / name))
     assert run.code == code, run
     state = ["OK", "WARNING", "CRITICAL", "UNKNOWN"][code]
     assert run.stdout.startswith(f"SMTPCHECK {state} - "), run.stdout
 
 
 def test_validate_nagios_unknown_selector_is_unknown(configs):
-    run = run_main(
+    run = smtpcheck(
         "validate", "--format", "nagios", "--select", "bogus", str(configs / "good.json")
     )
     assert run.code == 3 and run.stdout.startswith("SMTPCHECK UNKNOWN - 'bogus' names no rule")
@@ -239,14 +197,14 @@ def test_validate_nagios_unknown_selector_is_unknown(configs):
 
 def test_validate_reads_stdin(configs):
     data = (configs / "bad.json").read_text(encoding="utf-8")
-    run = run_main("validate", "-", stdin=data)
+    run = smtpcheck("validate", "-", stdin=data)
     assert run.code == 1 and "<stdin>" in run.stdout
 
 
 def test_validate_verbose_expands_healthy_gateways(configs):
     (configs / "odd.json").write_text(json.dumps(_gateway(**{"mail.smtp.port": 2626})))
-    quiet = run_main("validate", str(configs / "odd.json"))
-    verbose = run_main("validate", "-v", str(configs / "odd.json"))
+    quiet = smtpcheck("validate", str(configs / "odd.json"))
+    verbose = smtpcheck("validate", "-v", str(configs / "odd.json"))
     assert "info SC107" in quiet.stdout and "info     SC107" not in quiet.stdout
     assert "info     SC107" in verbose.stdout
 
@@ -286,7 +244,7 @@ def _run_on_a_terminal(*argv: str, env: Mapping[str, str] | None = None) -> str:
             [sys.executable, "-m", "smtpcheck", *argv],
             stdout=secondary,
             stderr=subprocess.DEVNULL,
-            env=_clean_env(env),
+            env=environment(env),
             check=False,
             timeout=60,
         )
@@ -310,7 +268,7 @@ def test_validate_colours_a_terminal_only(configs):
     assert "\x1b[" not in _run_on_a_terminal("validate", "--no-color", str(configs / "bad.json"))
     no_color = _run_on_a_terminal("validate", str(configs / "bad.json"), env={"NO_COLOR": "1"})
     assert "FAIL" in no_color and "\x1b[" not in no_color
-    piped = run_subprocess("validate", str(configs / "bad.json"))
+    piped = smtpcheck_process("validate", str(configs / "bad.json"))
     assert "FAIL" in piped.stdout and "\x1b[" not in piped.stdout
 
 
@@ -319,7 +277,7 @@ def test_validate_colours_a_terminal_only(configs):
 
 @pytest.mark.parametrize(("name", "code"), [("good.json", 0), ("bad.json", 1), ("nope.json", 2)])
 def test_python_m_smtpcheck_exit_codes(configs, name, code):
-    run = run_subprocess("validate", str(configs / name))
+    run = smtpcheck_process("validate", str(configs / name))
     assert run.code == code, run
     assert "Traceback" not in run.stderr
     if code == 2:
@@ -327,5 +285,5 @@ def test_python_m_smtpcheck_exit_codes(configs, name, code):
 
 
 def test_python_m_smtpcheck_unknown_option_is_exit_2(configs):
-    run = run_subprocess("validate", "--format", "yaml", str(configs / "good.json"))
+    run = smtpcheck_process("validate", "--format", "yaml", str(configs / "good.json"))
     assert run.code == 2 and "Traceback" not in run.stderr and "yaml" in run.stderr

@@ -16,14 +16,15 @@ from typing import Any
 import pytest
 
 from smtpcheck.defaults import FORMATS
-from tests.support.gateways import gateway, run_smtpcheck
+from tests.support.cli import smtpcheck_async
+from tests.support.gateways import gateway
 from tests.support.servers import PASSWORD, USER, RawServer, Recorder, Smtpd, scripted
 
 _RUN_TIMEOUT = 60
 
 
 async def _smtpcheck(*args: str) -> tuple[int, str, str]:
-    return await run_smtpcheck(*args)
+    return await smtpcheck_async(*args)
 
 
 def _write(tmp_path: Path, gateways: list[dict[str, Any]]) -> str:

@@ -13,7 +13,8 @@ from collections.abc import Iterator
 import pytest
 
 from smtpcheck.defaults import FORMATS
-from tests.support.gateways import gateway, run_smtpcheck
+from tests.support.cli import smtpcheck_async
+from tests.support.gateways import gateway
 from tests.support.panel import READ, PanelServer
 from tests.support.servers import PASSWORD, Smtpd
 
@@ -29,7 +30,7 @@ def panel() -> Iterator[PanelServer]:
 
 
 async def _smtpcheck(*args: str) -> tuple[int, str, str]:
-    return await run_smtpcheck(*args, env={"NAVIXY_HASH": SESSION_HASH})
+    return await smtpcheck_async(*args, env={"NAVIXY_HASH": SESSION_HASH})
 
 
 def _secrets() -> list[str]:

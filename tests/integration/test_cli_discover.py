@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from smtpcheck.config.params import REDACTED
-from tests.support.gateways import gateway, run_smtpcheck
+from tests.support.cli import smtpcheck_async
+from tests.support.gateways import gateway
 from tests.support.panel import READ, PanelServer
 from tests.support.servers import HOST, PASSWORD, USER, Smtpd
 
@@ -50,7 +51,7 @@ def closed_port() -> Iterator[int]:
 async def test_discover_json_names_the_best_combination(smtp_server, certs):
     implicit = await smtp_server(Smtpd(implicit=certs.good, auth=True))
     starttls = await smtp_server(Smtpd(tls_context=certs.good, auth=True))
-    code, out, err = await run_smtpcheck(
+    code, out, err = await smtpcheck_async(
         "discover",
         "localhost",
         *_common(certs, starttls.port, implicit.port),
@@ -83,7 +84,7 @@ async def test_discover_json_names_the_best_combination(smtp_server, certs):
 
 async def test_discover_text_table_without_credentials(smtp_server, certs):
     server = await smtp_server(Smtpd(tls_context=certs.good))
-    code, out, _ = await run_smtpcheck("discover", "localhost", *_common(certs, server.port))
+    code, out, _ = await smtpcheck_async("discover", "localhost", *_common(certs, server.port))
     assert code == 0
     lines = out.splitlines()
     assert lines[0] == "localhost: 2 of 3 combinations work"
@@ -95,7 +96,7 @@ async def test_discover_text_table_without_credentials(smtp_server, certs):
 
 
 async def test_discover_nothing_listening_says_so(certs, closed_port):
-    code, out, err = await run_smtpcheck("discover", "localhost", *_common(certs, closed_port))
+    code, out, err = await smtpcheck_async("discover", "localhost", *_common(certs, closed_port))
     assert code == 1, err
     assert f"nothing works: nothing is listening on port {closed_port}" in out
     assert "best:" not in out
@@ -113,7 +114,7 @@ async def test_discover_nothing_listening_says_so(certs, closed_port):
     ],
 )
 async def test_discover_bad_usage_exits_2(args, message):
-    code, out, err = await run_smtpcheck("discover", *args, env=_ENV)
+    code, out, err = await smtpcheck_async("discover", *args, env=_ENV)
     assert code == 2 and message in err and "Traceback" not in err
     assert out == "" and _leaks(err) == []
 
@@ -121,7 +122,7 @@ async def test_discover_bad_usage_exits_2(args, message):
 async def test_check_try_port_needs_suggest(tmp_path, certs):
     path = tmp_path / "gw.json"
     path.write_text(json.dumps(gateway(2525)))
-    code, _, err = await run_smtpcheck("check", str(path), "--try-port", "2525")
+    code, _, err = await smtpcheck_async("check", str(path), "--try-port", "2525")
     assert code == 2 and "--suggest" in err
 
 
@@ -141,7 +142,7 @@ async def test_check_write_fixed_passes_a_second_check(tmp_path, smtp_server, ce
     source.write_text(json.dumps(gateways))
     fixed = tmp_path / "fixed"
     ports = (implicit.port, starttls.port)
-    code, out, err = await run_smtpcheck(
+    code, out, err = await smtpcheck_async(
         "check", str(source), "--write-fixed", str(fixed), *_common(certs, *ports), env=_ENV
     )
     assert code == 1, err
@@ -154,7 +155,7 @@ async def test_check_write_fixed_passes_a_second_check(tmp_path, smtp_server, ce
         assert written["params"]["mail.smtp.password"] == "${SMTPCHECK_TEST_PASSWORD}"
         assert written["params"]["mail.smtp.user"] == "${SMTPCHECK_TEST_USER}"
         assert list(written["params"]) == list(gateways[0]["params"])  # key order as written
-    again, out2, err2 = await run_smtpcheck(
+    again, out2, err2 = await smtpcheck_async(
         "check", str(fixed), "--format", "json", *_common(certs), env=_ENV
     )
     assert again == 0, out2
@@ -169,7 +170,7 @@ async def test_check_suggest_json_carries_the_patch_and_previous_values(
     server = await smtp_server(Smtpd(implicit=certs.good, auth=True))
     source = tmp_path / "gw.json"
     source.write_text(json.dumps(gateway(server.port, host="localhost", mode="starttls")))
-    code, out, err = await run_smtpcheck(
+    code, out, err = await smtpcheck_async(
         "check", str(source), "--suggest", "--format", "json", "-v", *_common(certs, server.port)
     )
     assert code == 1, err
@@ -197,7 +198,7 @@ async def test_check_write_fixed_redacts_a_password_from_the_panel(
         gateway(server.port, gid=9, host="localhost", mode="starttls", params=label)
     ]
     fixed = tmp_path / "fixed"
-    code, out, err = await run_smtpcheck(
+    code, out, err = await smtpcheck_async(
         "check",
         "--api-url",
         panel.url,

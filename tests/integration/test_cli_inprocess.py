@@ -10,18 +10,9 @@ import socket
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from smtpcheck.cli import check_cmd, main, probe_options
+from smtpcheck.cli import check_cmd, probe_options
+from tests.support.cli import smtpcheck
 from tests.support.gateways import gateway
-
-
-def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exit_info:
-        main(argv)
-    out, err = capsys.readouterr()
-    code = exit_info.value.code
-    return (code if isinstance(code, int) else 0), out, err
 
 
 def _file(tmp_path: Path, gateways: list[dict[str, Any]]) -> str:
@@ -30,33 +21,33 @@ def _file(tmp_path: Path, gateways: list[dict[str, Any]]) -> str:
     return str(path)
 
 
-def test_check_in_process_passes_a_good_gateway(tmp_path, certs, threaded_smtpd, capsys):
+def test_check_in_process_passes_a_good_gateway(tmp_path, certs, threaded_smtpd):
     config = _file(tmp_path, [gateway(threaded_smtpd.port, host="localhost")])
     argv = ["check", config, "--format", "json", "--ca-file", certs.ca_file, "--ehlo", "c.test"]
-    code, out, err = _run(argv, capsys)
+    code, out, err = smtpcheck(*argv)
     assert code == 0, err
     assert json.loads(out)["gateways"][0]["probe"]["ok"] is True
 
 
-def test_check_in_process_reports_dns_failure(tmp_path, capsys):
+def test_check_in_process_reports_dns_failure(tmp_path):
     config = _file(tmp_path, [gateway(587, host="nowhere.invalid")])
-    code, out, _ = _run(["check", config, "--ehlo", "c.test", "--timeout", "2"], capsys)
+    code, out, _ = smtpcheck("check", config, "--ehlo", "c.test", "--timeout", "2")
     assert code == 1
     assert "SC501" in out
 
 
-def test_check_in_process_unknown_gateway_id_is_exit_2(tmp_path, capsys):
+def test_check_in_process_unknown_gateway_id_is_exit_2(tmp_path):
     config = _file(tmp_path, [gateway(587, host="nowhere.invalid")])
-    code, out, err = _run(["check", config, "--ehlo", "c.test", "--gateway", "99"], capsys)
+    code, out, err = smtpcheck("check", config, "--ehlo", "c.test", "--gateway", "99")
     assert code == 2
     assert "--gateway 99" in err and out == ""
 
 
-def test_check_in_process_bad_ca_file_is_one_line(tmp_path, capsys):
+def test_check_in_process_bad_ca_file_is_one_line(tmp_path):
     bogus = tmp_path / "ca.pem"
     bogus.write_text("not a certificate")
     config = _file(tmp_path, [gateway(587)])
-    code, _, err = _run(["check", config, "--ca-file", str(bogus), "--ehlo", "c.test"], capsys)
+    code, _, err = smtpcheck("check", config, "--ca-file", str(bogus), "--ehlo", "c.test")
     assert code == 2
     assert err.count("\n") == 1 and "--ca-file" in err
 

@@ -10,27 +10,16 @@ import json
 import stat
 from typing import Any
 
-import pytest
-from click.testing import CliRunner
-
-from smtpcheck.cli import cli, main
 from smtpcheck.cli.output import write_private
 from smtpcheck.config.loading import document_from_data
 from smtpcheck.config.params import REDACTED
 from smtpcheck.pipeline.fixing import fixed_gateway, fixed_gateways
 from smtpcheck.results import GatewayKind, GatewayReport, Status, Suggestion
+from tests.support.cli import smtpcheck
 from tests.support.gateways import gateway
 from tests.support.servers import PASSWORD, USER, Smtpd
 
 _PATCH = Suggestion({"mail.smtp.use_ssl": True}, "it works", {"mail.smtp.use_ssl": False})
-
-
-def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exit_info:
-        main(argv)
-    out, err = capsys.readouterr()
-    code = exit_info.value.code
-    return (code if isinstance(code, int) else 0), out, err
 
 
 def _common(certs: Any, *ports: int) -> list[str]:
@@ -38,11 +27,11 @@ def _common(certs: Any, *ports: int) -> list[str]:
     return ["--ca-file", certs.ca_file, "--ehlo", "client.test", "--timeout", "3", *tries]
 
 
-def test_discover_in_process(certs, threaded_server, capsys, monkeypatch):
+def test_discover_in_process(certs, threaded_server, monkeypatch):
     monkeypatch.setenv("SMTPCHECK_TEST_PASSWORD", PASSWORD)
     server = threaded_server(Smtpd(implicit=certs.good, auth=True))
     login = ["--user", USER, "--password-env", "SMTPCHECK_TEST_PASSWORD"]
-    code, out, err = _run(["discover", "localhost", *_common(certs, server.port), *login], capsys)
+    code, out, err = smtpcheck("discover", "localhost", *_common(certs, server.port), *login)
     assert code == 0, err
     assert f"best: port {server.port} with implicit TLS" in out
     header = out.splitlines()[2].split()
@@ -50,10 +39,10 @@ def test_discover_in_process(certs, threaded_server, capsys, monkeypatch):
     assert PASSWORD not in out + err
 
 
-def test_discover_in_process_json_when_nothing_works(certs, threaded_server, capsys):
+def test_discover_in_process_json_when_nothing_works(certs, threaded_server):
     server = threaded_server(Smtpd(implicit=certs.untrusted))
     argv = ["discover", "localhost", *_common(certs, server.port), "--format", "json"]
-    code, out, _ = _run(argv, capsys)
+    code, out, _ = smtpcheck(*argv)
     assert code == 1
     data = json.loads(out)
     assert data["best"] is None and data["verdict"].startswith("nothing works")
@@ -62,29 +51,29 @@ def test_discover_in_process_json_when_nothing_works(certs, threaded_server, cap
     assert tls["problem"].startswith("certificate not verified")
 
 
-def test_check_suggest_write_fixed_in_process(tmp_path, certs, threaded_server, capsys):
+def test_check_suggest_write_fixed_in_process(tmp_path, certs, threaded_server):
     server = threaded_server(Smtpd(implicit=certs.good, auth=True))
     source = tmp_path / "gw.json"
     source.write_text(json.dumps([gateway(server.port, host="localhost", mode="starttls")]))
     fixed = tmp_path / "out" / "fixed"
     argv = ["check", str(source), "--write-fixed", str(fixed), *_common(certs, server.port)]
-    code, out, err = _run(argv, capsys)
+    code, out, err = smtpcheck(*argv)
     assert code == 1
     assert "suggest  port" in out and "+ mail.smtp.use_ssl: true" in out
     assert "wrote 1 corrected gateway file to" in err
     written = json.loads((fixed / "gateway-1.json").read_text())
     assert written["params"]["mail.smtp.use_ssl"] is True
-    code, out, err = _run(["check", str(fixed), *_common(certs)], capsys)
+    code, out, err = smtpcheck("check", str(fixed), *_common(certs))
     assert code == 0, out
 
 
-def test_check_write_fixed_cannot_create_the_directory(tmp_path, capsys):
+def test_check_write_fixed_cannot_create_the_directory(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("")
     source = tmp_path / "gw.json"
     source.write_text(json.dumps(gateway(2525, host="nowhere.invalid")))
     argv = ["check", str(source), "--write-fixed", str(blocker / "sub"), "--ehlo", "c.test"]
-    code, _, err = _run(argv, capsys)
+    code, _, err = smtpcheck(*argv)
     assert code == 2 and "cannot create" in err and "Traceback" not in err
 
 
@@ -144,6 +133,6 @@ def test_write_fixed_files_skips_gateways_without_a_suggestion(tmp_path):
 def test_discover_help_shows_the_discovery_timeout_default():
     from smtpcheck.defaults import DISCOVER_TIMEOUT
 
-    result = CliRunner().invoke(cli, ["discover", "--help"])
-    assert result.exit_code == 0
-    assert f"[default: {DISCOVER_TIMEOUT}; x>0]" in " ".join(result.output.split())
+    result = smtpcheck("discover", "--help")
+    assert result.code == 0
+    assert f"[default: {DISCOVER_TIMEOUT}; x>0]" in " ".join(result.stdout.split())

@@ -4,25 +4,18 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import subprocess
-import sys
 
 import pytest
 
 from smtpcheck import demo
 from smtpcheck.reporters import REPORTERS, RenderOptions, render
 from smtpcheck.results import Status
+from tests.support.cli import smtpcheck, smtpcheck_process
 
 
 def test_demo_cli_exits_zero_when_every_gateway_gets_its_verdict():
-    run = subprocess.run(
-        [sys.executable, "-m", "smtpcheck", "demo", "--format", "json"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert run.returncode == 0, run.stderr
+    run = smtpcheck_process("demo", "--format", "json")
+    assert run.code == 0, run.stderr
     report = json.loads(run.stdout)
     by_id = {g["id"]: g for g in report["gateways"]}
     assert set(by_id) == set(demo.EXPECTED)
@@ -38,14 +31,8 @@ def test_demo_cli_exits_zero_when_every_gateway_gets_its_verdict():
 
 
 def test_demo_text_says_the_failures_are_meant():
-    run = subprocess.run(
-        [sys.executable, "-m", "smtpcheck", "demo", "--no-color"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert run.returncode == 0, run.stderr
+    run = smtpcheck_process("demo", "--no-color")
+    assert run.code == 0, run.stderr
     assert "SC504" in run.stdout and "SC702" in run.stdout
     assert "meant" in run.stderr and "smtpcheck check" in run.stderr
 
@@ -73,17 +60,12 @@ def test_demo_password_never_shows(monkeypatch: pytest.MonkeyPatch):
 
 
 def test_demo_command_in_process_reports_unmet_expectations(monkeypatch: pytest.MonkeyPatch):
-    from click.testing import CliRunner
-
-    from smtpcheck.cli import cli
-
-    runner = CliRunner()
-    result = runner.invoke(cli, ["demo", "--no-color"])
-    assert result.exit_code == 0, result.output
+    result = smtpcheck("demo", "--no-color")
+    assert result.code == 0, result.output
     assert "meant" in result.stderr
     # A demo gateway that does not get its verdict makes the demo fail, loudly.
     expected = {**demo.EXPECTED, 3: (Status.FAILED, frozenset({"SC502"}))}
     monkeypatch.setattr(demo, "EXPECTED", expected)
-    result = runner.invoke(cli, ["demo", "--format", "json"])
-    assert result.exit_code == 1
+    result = smtpcheck("demo", "--format", "json")
+    assert result.code == 1
     assert "unexpected: gateway 3 is ok" in result.stderr

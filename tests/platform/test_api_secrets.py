@@ -16,13 +16,13 @@ from pathlib import Path
 
 import pytest
 
-from smtpcheck.cli import main
 from tests.platform.conftest import (
     PANEL_LOGIN,
     PANEL_PASSWORD,
     SESSION_HASH,
     SMTP_PASSWORD,
 )
+from tests.support.cli import smtpcheck
 from tests.support.panel import PanelServer, html_page, panel_error, slow
 
 _ECHO = f"{SESSION_HASH} {PANEL_PASSWORD}"
@@ -98,14 +98,6 @@ PATHS = {
 }
 
 
-def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
-    with pytest.raises(SystemExit) as exit_info:
-        main(argv)
-    out, err = capsys.readouterr()
-    code = exit_info.value.code
-    return (code if isinstance(code, int) else 0), out + err
-
-
 def _leftovers(tmp_path: Path) -> str:
     return "".join(p.read_text() for p in sorted(tmp_path.rglob("*")) if p.is_file())
 
@@ -117,7 +109,7 @@ def _assert_hidden(text: str, secrets: list[str]) -> None:
 
 @pytest.mark.parametrize("path", list(PATHS.values()), ids=list(PATHS))
 def test_panel_secrets_reach_no_output(
-    path: Path_, panel: PanelServer, capsys, caplog, monkeypatch, tmp_path
+    path: Path_, panel: PanelServer, caplog, monkeypatch, tmp_path
 ):
     caplog.set_level(logging.DEBUG)
     for name in ("NAVIXY_HASH", "NAVIXY_LOGIN", "NAVIXY_PASSWORD"):
@@ -131,7 +123,8 @@ def test_panel_secrets_reach_no_output(
     outputs = tmp_path / "out"
     outputs.mkdir()
     argv = [arg.replace("{tmp}", str(outputs)) for arg in path.argv]
-    code, shown = _run([*argv, "--api-url", panel.url], capsys)
+    result = smtpcheck(*argv, "--api-url", panel.url)
+    code, shown = result.code, result.output
     assert code == path.exit_code, shown
     everything = shown + caplog.text + _leftovers(outputs)
     opened = [
@@ -150,21 +143,23 @@ def test_panel_secrets_reach_no_output(
         _assert_hidden(everything, [SMTP_PASSWORD])
 
 
-def test_tls_failure_reaches_no_secret(tls_panel: PanelServer, capsys, caplog, monkeypatch):
+def test_tls_failure_reaches_no_secret(tls_panel: PanelServer, caplog, monkeypatch):
     caplog.set_level(logging.DEBUG)
     monkeypatch.setenv("NAVIXY_HASH", SESSION_HASH)
-    code, shown = _run(["fetch", "--api-url", tls_panel.url], capsys)
+    result = smtpcheck("fetch", "--api-url", tls_panel.url)
+    code, shown = result.code, result.output
     assert code == 2
     assert "TLS certificate of 127.0.0.1 is not trusted" in shown
     _assert_hidden(shown + caplog.text, [SESSION_HASH])
 
 
 def test_https_with_a_private_ca_from_ssl_cert_file(
-    tls_panel: PanelServer, ca_file: Path, capsys, monkeypatch
+    tls_panel: PanelServer, ca_file: Path, monkeypatch
 ):
     # What the TLS error message recommends for an on-premise panel with its own CA.
     monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))
-    code, shown = _run(["fetch", "--api-url", tls_panel.url, "--hash", SESSION_HASH], capsys)
+    result = smtpcheck("fetch", "--api-url", tls_panel.url, "--hash", SESSION_HASH)
+    code, shown = result.code, result.output
     assert code == 0
     assert json.loads(shown)["bound_gateway"] == 99
     _assert_hidden(shown, [SESSION_HASH, SMTP_PASSWORD])

@@ -8,14 +8,13 @@ the DESIGN §4 report.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.support.cli import smtpcheck_process
 from tests.support.postfix.harness import PostfixInstance
 
 pytestmark = pytest.mark.postfix
@@ -92,18 +91,17 @@ def _check(
     """Run the CLI on ``gateway``; ``hang_guard`` bounds the whole run (a hang fails the test)."""
     path = tmp_path / "gateway.json"
     path.write_text(json.dumps(gateway))
-    command = [sys.executable, "-m", "smtpcheck", "check", str(path), "--format", "json"]
-    command += ["--ca-file", str(postfix.ca_pem), "--ehlo", "client.test"]
-    command += ["--timeout", str(timeout)]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=hang_guard)
+    command = ["check", str(path), "--format", "json", "--ca-file", str(postfix.ca_pem)]
+    command += ["--ehlo", "client.test", "--timeout", str(timeout)]
+    result = smtpcheck_process(*command, timeout=hang_guard)
     password = gateway["params"]["mail.smtp.password"]
     if password:
         assert password not in result.stdout + result.stderr, "the password leaked into the output"
-    assert result.returncode in (0, 1), f"exit {result.returncode}: {result.stderr}"
+    assert result.code in (0, 1), f"exit {result.code}: {result.stderr}"
     report = json.loads(result.stdout)
     assert report["schema"] == 1
     (only,) = report["gateways"]
-    return CheckRun(exit_code=result.returncode, gateway=only)
+    return CheckRun(exit_code=result.code, gateway=only)
 
 
 def _assert_passed(run: CheckRun) -> None:

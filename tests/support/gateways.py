@@ -1,10 +1,7 @@
-"""Building gateways for the live tests, and running the live pipeline or the CLI over them."""
+"""Building gateways for the live tests, and running the live pipeline over them."""
 
 from __future__ import annotations
 
-import asyncio
-import os
-import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -32,7 +29,6 @@ __all__ = [
     "live_codes",
     "probe_of",
     "run_check",
-    "run_smtpcheck",
     "tls_of",
 ]
 
@@ -85,28 +81,6 @@ async def run_check(gateways: list[dict[str, Any]], options: ProbeOptions, **liv
     """Run `check` (static + live) over gateways, in the test's event loop."""
     document = document_from_data(gateways, source="gateways.json", environ={})
     return await check_async([document], LintOptions(), CheckOptions(probe=options, **live))
-
-
-async def run_smtpcheck(
-    *args: str, env: Mapping[str, str] | None = None, cwd: str | None = None
-) -> tuple[int, str, str]:
-    """Run ``python -m smtpcheck ARGS`` while this event loop keeps serving; return code, out, err.
-
-    A subprocess, because the servers live in the test's loop and the command runs its own.
-    """
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "smtpcheck",
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, **(env or {})},
-        cwd=cwd,
-    )
-    out, err = await asyncio.wait_for(process.communicate(), 60)
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
 
 
 def codes(report: GatewayReport) -> dict[str, Finding]:

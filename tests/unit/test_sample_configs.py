@@ -9,9 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
-from smtpcheck.cli import cli
+from tests.support.cli import smtpcheck
 
 SAMPLES = Path(__file__).parent.parent.parent / "sample_configs"
 _ROW = re.compile(
@@ -40,9 +39,9 @@ _PROMISES = _promises()
 
 
 def _validate(path: Path, *options: str) -> tuple[int, dict[str, Any]]:
-    result = CliRunner().invoke(cli, ["validate", "--format", "json", *options, str(path)])
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
-    return result.exit_code, json.loads(result.stdout)
+    result = smtpcheck("validate", "--format", "json", *options, str(path))
+    assert "Traceback" not in result.stderr, result.stderr
+    return result.code, json.loads(result.stdout)
 
 
 def _findings(report: dict[str, Any]) -> list[dict[str, Any]]:
