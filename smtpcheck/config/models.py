@@ -1,7 +1,7 @@
 """Pydantic models of the panel API's gateway objects: shape and JSON types only.
 
 Values are kept as written. A port sent as the string "587" stays a string here so that SC004 can
-say so; how JavaMail would read it is `settings.py`'s job, and whether the params agree with each
+say so; how JavaMail would read it is `javamail`'s job, and whether the params agree with each
 other is the rules' job. Unknown params are kept (``model_extra``) for SC003.
 """
 

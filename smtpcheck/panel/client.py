@@ -1,8 +1,8 @@
 """Client of the Navixy panel API: log in, list the email gateways, log out again.
 
-With `panel_answers`, the only module that imports httpx. Transport errors, HTTP statuses and
-the panel's ``status.code`` become a `PlatformError` here and nowhere else, with a message
-written for people (`panel_answers` words it). The session hash and the panel password travel
+With `answers`, the only module that imports httpx. Transport errors, HTTP statuses and the
+panel's ``status.code`` become a `PlatformError` in this package and nowhere else, with a
+message written for people (`answers` words it). The session hash and the panel password travel
 only in request bodies, and every message is scrubbed of them, so they reach no output, log,
 repr or traceback.
 """

@@ -1,7 +1,7 @@
 """The SMTP client the probe drives: aiosmtplib, recording a transcript, and its errors judged.
 
-With `probe`, the only module that imports aiosmtplib. `failure_of` is the one place its
-exceptions are caught and turned into failure kinds (as httpx maps httpcore's).
+The only module that imports aiosmtplib. `failure_of` is the one place its exceptions are caught
+and turned into failures (as httpx maps httpcore's).
 """
 
 from __future__ import annotations

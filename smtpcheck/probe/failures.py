@@ -2,7 +2,7 @@
 
 Replies are judged by stage and code (RFC 4954 §6 for AUTH), timeouts by the stage they cut
 short, and socket and ssl errors by what they are. The SMTP client's own exceptions are mapped
-onto these in `smtpclient.failure_of`, the one boundary where they are caught.
+onto these in `client.failure_of`, the one boundary where they are caught.
 """
 
 from __future__ import annotations

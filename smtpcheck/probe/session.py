@@ -3,8 +3,8 @@
 resolve → connect → greeting → EHLO → STARTTLS → TLS → EHLO (implicit TLS: TLS → greeting; see
 `opening`) → AUTH → [MAIL, RCPT, DATA only with --send-to] → QUIT. `probe_gateway` never raises
 for network trouble: what the client, ssl and the socket layer raise is translated at one
-boundary (`smtpclient.failure_of`) into a `FailureKind` and a detail, and the live rules turn
-the result into findings.
+boundary (`client.failure_of`) into a `ProbeFailure`, and the live rules turn the result into
+findings.
 """
 
 from __future__ import annotations
