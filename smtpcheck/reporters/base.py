@@ -12,9 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import cast
 
+from smtpcheck.defaults import FAIL_ON
 from smtpcheck.results import Report, Severity
 
 __all__ = ["RenderOptions", "Reporter"]
+
+_FAIL_ON = Severity(FAIL_ON)  # --fail-on's default, for a renderer not given the run's
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +30,7 @@ class RenderOptions:
 
     color: bool = False
     verbose: bool = False
-    fail_on: Severity = Severity.ERROR
+    fail_on: Severity = _FAIL_ON
 
 
 @dataclass(frozen=True, slots=True)
