@@ -1,6 +1,7 @@
 """smtpcheck against the bare aiosmtplib floor, whole process, side by side, small and large fleets.
 
 Usage: python -m bench.floor_ratio [--sizes 1 200 1000] [--runs 9 5 3] [--instance DIR]
+       [--source CHECKOUT]
 
 For each fleet size N: N distinct STARTTLS + AUTH gateways on a private Postfix + Dovecot
 (one SASL user each, see `bench.fleetsetup`), checked by `smtpcheck check FLEET --format json`
@@ -39,12 +40,16 @@ from bench.fleetsetup import (
 _CONCURRENCY = "20"
 
 
-def _commands(work: Path, size: int, *, host: str, port: int, ca: str) -> dict[str, list[str]]:
+def _commands(
+    work: Path, size: int, *, host: str, port: int, ca: str, source: Path | None
+) -> dict[str, list[str]]:
     fleet = work / f"fleet-{size}.json"
-    smtpcheck = shutil.which("smtpcheck") or "smtpcheck"
+    smtpcheck = [shutil.which("smtpcheck") or "smtpcheck"]
+    if source is not None:  # another checkout's package, ahead of the installed one
+        smtpcheck = ["env", f"PYTHONPATH={source}", sys.executable, "-m", "smtpcheck"]
     return {
         "smtpcheck": [
-            smtpcheck, "check", str(fleet), "--per-host", _CONCURRENCY,
+            *smtpcheck, "check", str(fleet), "--per-host", _CONCURRENCY,
             "--concurrency", _CONCURRENCY, "--format", "json", "-o",
             str(work / f"report-{size}.json"), "--ca-file", ca, "--ehlo", EHLO,
             "--timeout", "10",
@@ -61,11 +66,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1, 200, 1000])
     parser.add_argument("--runs", type=int, nargs="+", default=[9, 5, 3])
+    parser.add_argument(
+        "--source",
+        type=Path,
+        metavar="DIR",
+        help="measure the smtpcheck package of this checkout (e.g. an earlier commit's "
+        "`git worktree`) instead of the installed one",
+    )
     add_instance_option(parser)
     args = parser.parse_args()
     if len(args.runs) != len(args.sizes):
         parser.error("give one --runs count per --sizes entry")
-    compileall.compile_dir(ROOT / "smtpcheck", quiet=1)
+    compileall.compile_dir((args.source or ROOT) / "smtpcheck", quiet=1)
     with postfix(args.instance) as instance, tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         everyone = accounts(instance, max(args.sizes))
@@ -83,28 +95,32 @@ def main() -> None:
                 host=instance.host,
                 port=instance.ports.submission,
                 ca=str(instance.ca_pem),
+                source=args.source,
             )
             walls: dict[str, list[float]] = {name: [] for name in commands}
+            cpus: dict[str, list[float]] = {name: [] for name in commands}
             for _ in range(runs + 1):  # the first round warms the page cache and is dropped
                 for name, argv in commands.items():
                     out = work / f"{name}-{size}.out"
                     done = run(argv, stdout=out)
                     _require_success(name, size, done.status, out, work)
                     walls[name].append(done.wall)
-            smtpcheck, floor = (walls[n][1:] for n in ("smtpcheck", "floor"))
-            rows.append((size, runs, smtpcheck, floor))
+                    cpus[name].append(done.cpu)
+            rows.append((size, runs, walls, cpus))
             print(f"{size} gateways: done", file=sys.stderr)
         print(f"machine after: {machine()}", file=sys.stderr)
         print(
             "| gateways | runs | smtpcheck median s | floor median s | × floor (medians) "
-            "| smtpcheck best s | floor best s | × floor (best) |"
+            "| × floor (best runs) | smtpcheck CPU s | floor CPU s | × floor (CPU) |"
         )
-        print("|---:|---:|---:|---:|---:|---:|---:|---:|")
-        for size, runs, smtpcheck, floor in rows:
-            ours, theirs = median(smtpcheck), median(floor)
+        print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for size, runs, walls, cpus in rows:
+            ours, theirs = walls["smtpcheck"][1:], walls["floor"][1:]
+            our_cpu, their_cpu = median(cpus["smtpcheck"][1:]), median(cpus["floor"][1:])
             print(
-                f"| {size} | {runs} | {ours:.3f} | {theirs:.3f} | {ours / theirs:.2f} "
-                f"| {min(smtpcheck):.3f} | {min(floor):.3f} | {min(smtpcheck) / min(floor):.2f} |"
+                f"| {size} | {runs} | {median(ours):.3f} | {median(theirs):.3f} "
+                f"| {median(ours) / median(theirs):.2f} | {min(ours) / min(theirs):.2f} "
+                f"| {our_cpu:.3f} | {their_cpu:.3f} | {our_cpu / their_cpu:.2f} |"
             )
 
 
