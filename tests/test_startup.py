@@ -12,25 +12,15 @@ from pathlib import Path
 
 import pytest
 
-SAMPLE = Path(__file__).parent.parent / "sample_configs" / "panel-list-response.json"
+from tests.support.cli import LIST_MODULES
 
-_RUN_AND_LIST_MODULES = """
-import json, sys
-from smtpcheck.cli import main
-out, argv = sys.argv[1], sys.argv[2:]
-try:
-    main(argv)
-except SystemExit:
-    pass
-with open(out, "w") as f:
-    json.dump(sorted(sys.modules), f)
-"""
+SAMPLE = Path(__file__).parent.parent / "sample_configs" / "panel-list-response.json"
 
 
 def _modules_after(tmp_path: Path, *argv: str) -> set[str]:
     out = tmp_path / "modules.json"
     subprocess.run(
-        [sys.executable, "-c", _RUN_AND_LIST_MODULES, str(out), *argv],
+        [sys.executable, "-c", LIST_MODULES, str(out), *argv],
         check=True,
         capture_output=True,
     )

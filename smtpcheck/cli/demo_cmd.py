@@ -5,24 +5,16 @@ from __future__ import annotations
 import click
 
 from smtpcheck.cli.exits import EXIT_FAIL, EXIT_OK
-from smtpcheck.cli.options import verbose_option
+from smtpcheck.cli.options import format_option, no_color_option, verbose_option
 from smtpcheck.cli.output import use_color, write_output
-from smtpcheck.defaults import FORMAT, FORMATS
 
 __all__ = ["demo"]
 
 
 @click.command()
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(FORMATS),
-    default=FORMAT,
-    show_default=True,
-    help="Output format.",
-)
+@format_option
 @verbose_option
-@click.option("--no-color", is_flag=True, help="Never colour the text output.")
+@no_color_option
 def demo(fmt: str, verbose: bool, no_color: bool) -> None:
     """Check sample gateways against local mail servers started for the purpose.
 

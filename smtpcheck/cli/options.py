@@ -16,7 +16,15 @@ if TYPE_CHECKING:
     from smtpcheck.pipeline.inventory import LintOptions
     from smtpcheck.results import Severity
 
-__all__ = ["ReportOptions", "report_options", "selectors", "stacked", "verbose_option"]
+__all__ = [
+    "ReportOptions",
+    "format_option",
+    "no_color_option",
+    "report_options",
+    "selectors",
+    "stacked",
+    "verbose_option",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -92,15 +100,20 @@ def report_options(command: F) -> F:
 
 _NAMES = ("fmt", "output", "select", "ignore", "fail_on", "gateway_ids", "no_color", "verbose")
 
+#: ``--format``, every report format offered; the commands that render a report share it.
+format_option = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default=FORMAT,
+    show_default=True,
+    help="Output format.",
+)
+#: ``--no-color``.
+no_color_option = click.option("--no-color", is_flag=True, help="Never colour the text output.")
+
 _OPTIONS = [
-    click.option(
-        "--format",
-        "fmt",
-        type=click.Choice(FORMATS),
-        default=FORMAT,
-        show_default=True,
-        help="Output format.",
-    ),
+    format_option,
     click.option(
         "-o",
         "--output",
@@ -134,7 +147,7 @@ _OPTIONS = [
         metavar="ID",
         help="Only the gateway with this id (repeatable).",
     ),
-    click.option("--no-color", is_flag=True, help="Never colour the text output."),
+    no_color_option,
 ]
 
 

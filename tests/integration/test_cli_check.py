@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from smtpcheck.defaults import FORMATS
-from tests.support.cli import smtpcheck_async
+from tests.support.cli import LIST_MODULES, smtpcheck_async
 from tests.support.gateways import gateway
 from tests.support.servers import PASSWORD, USER, RawServer, Recorder, Smtpd, scripted
 
@@ -194,19 +194,6 @@ async def test_cli_without_sources_is_a_usage_error():
     assert code == 2 and "SOURCE" in err
 
 
-_RUN_AND_LIST_MODULES = """
-import json, sys
-from smtpcheck.cli import main
-out, argv = sys.argv[1], sys.argv[2:]
-try:
-    main(argv)
-except SystemExit:
-    pass
-with open(out, "w") as f:
-    json.dump(sorted(sys.modules), f)
-"""
-
-
 async def test_check_imports_only_what_the_run_needs(tmp_path, smtp_server, certs):
     # A check without --suggest loads no discovery code, and a certificate that verified is
     # read from the ssl module's own decoding: cryptography stays unloaded.
@@ -215,7 +202,7 @@ async def test_check_imports_only_what_the_run_needs(tmp_path, smtp_server, cert
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-c",
-        _RUN_AND_LIST_MODULES,
+        LIST_MODULES,
         str(listing),
         "check",
         _write(tmp_path, [gateway(server.port, host="localhost")]),

@@ -12,6 +12,7 @@ import copy
 import json
 import re
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from smtpcheck.config.loading import parse_document
 from smtpcheck.pipeline.inventory import LintOptions
@@ -96,3 +97,17 @@ def docstring_sections(doc: str) -> tuple[str, dict[str, str]]:
 def gateway_bytes(gateway: Mapping[str, object]) -> bytes:
     """Serialise a gateway object the way a file holds it."""
     return json.dumps(gateway).encode()
+
+
+def describe(findings: list[Finding]) -> list[tuple[str, str, str | None, str]]:
+    """Show findings in an assertion message: code, severity, param, message."""
+    return [(f.code, f.severity.value, f.param, f.message) for f in findings]
+
+
+def matches(finding: Finding, case: Mapping[str, Any]) -> bool:
+    """Return True when a finding has the severity, param and message a fail case pins."""
+    return (
+        ("severity" not in case or finding.severity.value == case["severity"])
+        and ("param" not in case or finding.param == case["param"])
+        and ("message" not in case or case["message"] in finding.message)
+    )

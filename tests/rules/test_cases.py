@@ -24,9 +24,8 @@ from typing import Any
 import pytest
 
 from smtpcheck import rules
-from smtpcheck.results import Finding
 from smtpcheck.rules.base import Scope
-from tests.rules.support import example_gateway, findings_of, gateway_bytes
+from tests.rules.support import describe, example_gateway, findings_of, gateway_bytes, matches
 
 CASES_DIR = Path(__file__).parent / "cases"
 
@@ -68,18 +67,6 @@ def _documents(case: Mapping[str, Any]) -> list[bytes]:
     return [value.encode("utf-8" if form == "text" else "latin-1")]
 
 
-def _describe(findings: list[Finding]) -> list[tuple[str, str, str | None, str]]:
-    return [(f.code, f.severity.value, f.param, f.message) for f in findings]
-
-
-def _matches(finding: Finding, case: Mapping[str, Any]) -> bool:
-    return (
-        ("severity" not in case or finding.severity.value == case["severity"])
-        and ("param" not in case or finding.param == case["param"])
-        and ("message" not in case or case["message"] in finding.message)
-    )
-
-
 @pytest.mark.parametrize(("code", "outcome", "case"), list(_cases()))
 def test_rule_case(code: str, outcome: str, case: dict[str, Any]) -> None:
     allowed = _INPUTS | _OPTIONAL | (_EXPECTATIONS if outcome == "fail" else set())
@@ -87,12 +74,12 @@ def test_rule_case(code: str, outcome: str, case: dict[str, Any]) -> None:
     findings = findings_of(_documents(case), environ=case.get("env", {}))
     own = [f for f in findings if f.code == code]
     if outcome == "pass":
-        assert own == [], _describe(own)
+        assert own == [], describe(own)
         return
-    assert own, f"{code} did not fire; found {_describe(findings)}"
-    assert any(_matches(f, case) for f in own), _describe(own)
+    assert own, f"{code} did not fire; found {describe(findings)}"
+    assert any(matches(f, case) for f in own), describe(own)
     if "count" in case:
-        assert len(own) == case["count"], _describe(own)
+        assert len(own) == case["count"], describe(own)
 
 
 def test_rule_cases_cover_every_static_rule() -> None:

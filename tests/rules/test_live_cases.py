@@ -37,7 +37,7 @@ from smtpcheck.results import (
     TlsInfo,
 )
 from smtpcheck.rules.base import ProbedGateway, Scope, SmtpGateway
-from tests.rules.support import example_gateway
+from tests.rules.support import describe, example_gateway, matches
 
 CASES_DIR = Path(__file__).parent / "live_cases"
 
@@ -115,18 +115,6 @@ def findings_of(case: Mapping[str, Any]) -> list[Finding]:
     return rules.run_live_rules(probed, rules.Selection())
 
 
-def _describe(findings: list[Finding]) -> list[tuple[str, str, str | None, str]]:
-    return [(f.code, f.severity.value, f.param, f.message) for f in findings]
-
-
-def _matches(finding: Finding, case: Mapping[str, Any]) -> bool:
-    return (
-        ("severity" not in case or finding.severity.value == case["severity"])
-        and ("param" not in case or finding.param == case["param"])
-        and ("message" not in case or case["message"] in finding.message)
-    )
-
-
 @pytest.mark.parametrize(("code", "outcome", "case"), list(_cases()))
 def test_live_rule_case(code: str, outcome: str, case: dict[str, Any]) -> None:
     allowed = _INPUTS | _OPTIONAL | (_EXPECTATIONS if outcome == "fail" else set())
@@ -135,10 +123,10 @@ def test_live_rule_case(code: str, outcome: str, case: dict[str, Any]) -> None:
     findings = findings_of(case)
     own = [f for f in findings if f.code == code]
     if outcome == "pass":
-        assert own == [], _describe(own)
+        assert own == [], describe(own)
         return
-    assert own, f"{code} did not fire; found {_describe(findings)}"
-    assert any(_matches(f, case) for f in own), _describe(own)
+    assert own, f"{code} did not fire; found {describe(findings)}"
+    assert any(matches(f, case) for f in own), describe(own)
 
 
 def test_live_rule_cases_cover_every_live_rule() -> None:

@@ -22,7 +22,14 @@ from click.testing import CliRunner
 
 from smtpcheck.cli import main
 
-__all__ = ["Run", "environment", "smtpcheck", "smtpcheck_async", "smtpcheck_process"]
+__all__ = [
+    "LIST_MODULES",
+    "Run",
+    "environment",
+    "smtpcheck",
+    "smtpcheck_async",
+    "smtpcheck_process",
+]
 
 #: Variables of the user's environment that would change what a command does.
 _UNINVITED = ("NO_COLOR", "NAVIXY_HASH", "NAVIXY_LOGIN", "NAVIXY_PASSWORD")
@@ -62,6 +69,21 @@ def smtpcheck(
             sys.stdout.flush()
             sys.stderr.flush()
     return Run(code, out.getvalue().decode(), err.getvalue().decode())
+
+
+#: A program that runs ``smtpcheck ARGV`` and writes the modules it loaded, as JSON, to a file:
+#: ``python -c LIST_MODULES FILE ARGV...``.
+LIST_MODULES = """
+import json, sys
+from smtpcheck.cli import main
+out, argv = sys.argv[1], sys.argv[2:]
+try:
+    main(argv)
+except SystemExit:
+    pass
+with open(out, "w") as f:
+    json.dump(sorted(sys.modules), f)
+"""
 
 
 def environment(env: Mapping[str, str] | None = None) -> dict[str, str]:
