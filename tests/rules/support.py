@@ -12,7 +12,10 @@ import copy
 import json
 import re
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from smtpcheck.config.loading import parse_document
 from smtpcheck.pipeline.inventory import LintOptions
@@ -111,3 +114,29 @@ def matches(finding: Finding, case: Mapping[str, Any]) -> bool:
         and ("param" not in case or finding.param == case["param"])
         and ("message" not in case or case["message"] in finding.message)
     )
+
+
+def load_tables(directory: Path) -> dict[str, dict[str, Any]]:
+    """Read every ``<CODE>.json`` case table of a directory, by code."""
+    return {
+        path.stem: json.loads(path.read_text("utf-8")) for path in sorted(directory.glob("*.json"))
+    }
+
+
+def table_cases(tables: Mapping[str, Mapping[str, Any]]) -> list[Any]:
+    """Return one test parameter (code, outcome, case) per case, named ``<CODE>-<name>``."""
+    return [
+        pytest.param(code, outcome, case, id=f"{code}-{name}")
+        for code, table in tables.items()
+        for outcome in ("pass", "fail")
+        for name, case in table.get(outcome, {}).items()
+    ]
+
+
+def malformed_tables(tables: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """Name the tables that lack pass or fail cases, or hold anything else."""
+    return [
+        code
+        for code, table in tables.items()
+        if not table.get("pass") or not table.get("fail") or set(table) - {"pass", "fail", "note"}
+    ]

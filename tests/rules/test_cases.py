@@ -17,7 +17,7 @@ findings with the code; all of them must hold for one finding (``count`` for all
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,16 @@ import pytest
 
 from smtpcheck import rules
 from smtpcheck.rules.base import Scope
-from tests.rules.support import describe, example_gateway, findings_of, gateway_bytes, matches
+from tests.rules.support import (
+    describe,
+    example_gateway,
+    findings_of,
+    gateway_bytes,
+    load_tables,
+    malformed_tables,
+    matches,
+    table_cases,
+)
 
 CASES_DIR = Path(__file__).parent / "cases"
 
@@ -35,20 +44,7 @@ _EXPECTATIONS = {"severity", "param", "message", "count"}
 _STATIC_SCOPES = (Scope.DOCUMENT, Scope.FLEET, Scope.ENTRY, Scope.CONFIG)
 
 
-def _load_tables() -> dict[str, dict[str, Any]]:
-    return {
-        path.stem: json.loads(path.read_text("utf-8")) for path in sorted(CASES_DIR.glob("*.json"))
-    }
-
-
-_TABLES = _load_tables()
-
-
-def _cases() -> Iterator[Any]:
-    for code, table in _TABLES.items():
-        for outcome in ("pass", "fail"):
-            for name, case in table.get(outcome, {}).items():
-                yield pytest.param(code, outcome, case, id=f"{code}-{name}")
+_TABLES = load_tables(CASES_DIR)
 
 
 def _documents(case: Mapping[str, Any]) -> list[bytes]:
@@ -67,7 +63,7 @@ def _documents(case: Mapping[str, Any]) -> list[bytes]:
     return [value.encode("utf-8" if form == "text" else "latin-1")]
 
 
-@pytest.mark.parametrize(("code", "outcome", "case"), list(_cases()))
+@pytest.mark.parametrize(("code", "outcome", "case"), table_cases(_TABLES))
 def test_rule_case(code: str, outcome: str, case: dict[str, Any]) -> None:
     allowed = _INPUTS | _OPTIONAL | (_EXPECTATIONS if outcome == "fail" else set())
     assert set(case) <= allowed, f"unknown keys {sorted(set(case) - allowed)}"
@@ -85,12 +81,4 @@ def test_rule_case(code: str, outcome: str, case: dict[str, Any]) -> None:
 def test_rule_cases_cover_every_static_rule() -> None:
     static = {r.code for r in rules.ALL_RULES if r.scope in _STATIC_SCOPES}
     assert set(_TABLES) == static
-    thin = [
-        code for code, table in _TABLES.items() if not table.get("pass") or not table.get("fail")
-    ]
-    assert thin == [], "every table needs pass and fail cases"
-
-
-@pytest.mark.parametrize("code", sorted(_TABLES))
-def test_rule_case_table_has_only_pass_and_fail(code: str) -> None:
-    assert set(_TABLES[code]) <= {"pass", "fail", "note"}, code
+    assert malformed_tables(_TABLES) == [], "every table needs pass and fail cases, no more"

@@ -16,8 +16,7 @@ A fail case may also pin ``severity``, ``param`` and a substring of ``message``.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +36,14 @@ from smtpcheck.results import (
     TlsInfo,
 )
 from smtpcheck.rules.base import ProbedGateway, Scope, SmtpGateway
-from tests.rules.support import describe, example_gateway, matches
+from tests.rules.support import (
+    describe,
+    example_gateway,
+    load_tables,
+    malformed_tables,
+    matches,
+    table_cases,
+)
 
 CASES_DIR = Path(__file__).parent / "live_cases"
 
@@ -45,16 +51,7 @@ _INPUTS = {"probe", "not_probed"}
 _OPTIONAL = {"params", "cert_warn_days", "slow_greeting_ms", "note"}
 _EXPECTATIONS = {"severity", "param", "message"}
 _LIVE_SCOPES = (Scope.LIVE, Scope.NOT_PROBED)
-_TABLES = {
-    path.stem: json.loads(path.read_text("utf-8")) for path in sorted(CASES_DIR.glob("*.json"))
-}
-
-
-def _cases() -> Iterator[Any]:
-    for code, table in _TABLES.items():
-        for outcome in ("pass", "fail"):
-            for name, case in table.get(outcome, {}).items():
-                yield pytest.param(code, outcome, case, id=f"{code}-{name}")
+_TABLES = load_tables(CASES_DIR)
 
 
 def probe_of(data: Mapping[str, Any]) -> ProbeResult:
@@ -115,7 +112,7 @@ def findings_of(case: Mapping[str, Any]) -> list[Finding]:
     return rules.run_live_rules(probed, rules.Selection())
 
 
-@pytest.mark.parametrize(("code", "outcome", "case"), list(_cases()))
+@pytest.mark.parametrize(("code", "outcome", "case"), table_cases(_TABLES))
 def test_live_rule_case(code: str, outcome: str, case: dict[str, Any]) -> None:
     allowed = _INPUTS | _OPTIONAL | (_EXPECTATIONS if outcome == "fail" else set())
     assert set(case) <= allowed, f"unknown keys {sorted(set(case) - allowed)}"
@@ -132,12 +129,4 @@ def test_live_rule_case(code: str, outcome: str, case: dict[str, Any]) -> None:
 def test_live_rule_cases_cover_every_live_rule() -> None:
     live = {r.code for r in rules.ALL_RULES if r.scope in _LIVE_SCOPES}
     assert set(_TABLES) == live
-    thin = [
-        code for code, table in _TABLES.items() if not table.get("pass") or not table.get("fail")
-    ]
-    assert thin == [], "every table needs pass and fail cases"
-
-
-@pytest.mark.parametrize("code", sorted(_TABLES))
-def test_live_rule_case_table_has_only_pass_and_fail(code: str) -> None:
-    assert set(_TABLES[code]) <= {"pass", "fail", "note"}, code
+    assert malformed_tables(_TABLES) == [], "every table needs pass and fail cases, no more"
