@@ -103,9 +103,8 @@ def _scrub(value: Any, secrets: Sequence[str]) -> Any:
         return scrub(value, secrets)
     if isinstance(value, tuple):
         return tuple(_scrub(item, secrets) for item in value)
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        changes = {
-            f.name: _scrub(getattr(value, f.name), secrets) for f in dataclasses.fields(value)
-        }
+    names = _field_names(type(value))
+    if names:
+        changes = {name: _scrub(getattr(value, name), secrets) for name in names}
         return dataclasses.replace(value, **changes)
     return value
