@@ -1,7 +1,8 @@
 """The options of the commands that open SMTP connections: `check` and `discover`.
 
-Defined once here so that ``--timeout``, ``--per-host``, ``--ca-file``, ``--ehlo`` and
-``--try-port`` read and behave the same in both; the command receives them as one ``probing``.
+Defined once here so that ``--timeout``, ``--per-host``, ``--ca-file``, ``--ehlo``,
+``--credentials`` and ``--try-port`` read and behave the same in both; the command receives
+them as one ``probing``.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ class ProbeArgs:
     timeout: float
     ca_file: str | None
     ehlo: str | None
+    credentials: str = "connect"
 
     def options(self, **more: Any) -> ProbeOptions:
         """Return the run's probe options; ``more`` sets the others (``send_to``…).
@@ -40,6 +42,7 @@ class ProbeArgs:
         Raises:
             UsageError: the CA file cannot be loaded, or the EHLO name is not one.
         """
+        from smtpcheck.config.profile import Credentials, JavaMailProfile
         from smtpcheck.probe.session import ProbeOptions
         from smtpcheck.probe.tls import build_tls_contexts
 
@@ -47,6 +50,7 @@ class ProbeArgs:
             ehlo_name=machine_name(self.ehlo),
             tls=build_tls_contexts(ca_file=self.ca_file),  # once per run: loading CAs is costly
             timeout=self.timeout,
+            profile=JavaMailProfile(credentials=Credentials(self.credentials)),
             **more,
         )
 
@@ -86,12 +90,23 @@ def probe_options(*, timeout: float) -> Callable[[F], F]:
             metavar="NAME",
             help="Name to send in EHLO [default: this machine's FQDN, looked up once].",
         ),
+        click.option(
+            "--credentials",
+            # The values of smtpcheck.config.profile.Credentials, written out: importing it here
+            # would load the config package for --help.
+            type=click.Choice(["connect", "authenticator"]),
+            default="connect",
+            show_default=True,
+            help="How the platform gives JavaMail the login: connect(user, password) logs in "
+            "whenever both are set, even with mail.smtp.auth off; a Session Authenticator only "
+            "under mail.smtp.auth.",
+        ),
     ]
 
     def decorate(command: F) -> F:
         @functools.wraps(command)
         def with_probing(*args: Any, **kwargs: Any) -> Any:
-            names = ("per_host", "timeout", "ca_file", "ehlo")
+            names = ("per_host", "timeout", "ca_file", "ehlo", "credentials")
             kwargs["probing"] = ProbeArgs(**{name: kwargs.pop(name) for name in names})
             return command(*args, **kwargs)
 

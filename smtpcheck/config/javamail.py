@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from smtpcheck.config.profile import Credentials
 from smtpcheck.redaction import reveal, secret_forms
 from smtpcheck.results import Endpoint, TlsMode
 
@@ -43,13 +44,14 @@ _DECIMAL = re.compile(r"[+-]?\d+")
 _HEX = re.compile(r"[+-]?(?:\d|[a-fA-F])+")
 
 
-def java_int(value: int | str | None) -> int | None:
+def java_int(value: int | float | str | None) -> int | None:
     """Return the int JavaMail's PropUtil reads from a value, or None when it uses its default.
 
     Strings go through ``Integer.parseInt`` (``0x`` prefix: hex); no spaces, no decimals, and
-    anything out of the 32-bit range falls back to the default, silently.
+    anything out of the 32-bit range falls back to the default, silently. So does a value of
+    another type: a JSON 25.0 arrives as a Double, true as a Boolean.
     """
-    if value is None:
+    if value is None or isinstance(value, bool | float):
         return None
     if isinstance(value, int):
         return value if value in _INT32 else None
@@ -64,17 +66,18 @@ def java_int(value: int | str | None) -> int | None:
     return number if number in _INT32 else None
 
 
-def java_bool(value: bool | str | None) -> bool:
+def java_bool(value: bool | int | float | str | None) -> bool:
     """Return the boolean JavaMail reads for a flag whose default is false.
 
-    Only the string "true" (any case) turns such a flag on; "yes", "1" and typos leave it off.
+    Only true and the string "true" (any case) turn such a flag on; "yes", "1", the number 1
+    and typos leave it off.
     """
     if isinstance(value, str):
         return value.lower() == "true"
-    return bool(value)
+    return value is True
 
 
-def _timeout_ms(value: int | str | None) -> int | None:
+def _timeout_ms(value: int | float | str | None) -> int | None:
     # java.net.Socket treats 0 as "wait for ever", and JavaMail skips negative values: both are
     # infinite, which is None here.
     number = java_int(value)
@@ -87,7 +90,7 @@ class SmtpSettings:
 
     endpoint: Endpoint
     auth: bool
-    user: str | None
+    user: str | None  # as written: "" and null differ for JavaMail
     password: SecretStr | None
     trust_all_hosts: bool
     connect_timeout_ms: int | None  # None: waits for ever
@@ -125,6 +128,18 @@ class SmtpSettings:
     def has_credentials(self) -> bool:
         """Return True when both a user name and a password are filled in."""
         return bool(self.user) and self.has_password
+
+    def logs_in(self, credentials: Credentials) -> bool:
+        """Return True when JavaMail sends AUTH (if the server offers it) for this config.
+
+        SMTPTransport.protocolConnect: ``(useAuth || (user != null && password != null))``;
+        both are non-null only when the platform passes them to ``connect``. A null password
+        under mail.smtp.auth fails before connecting ("no password specified?").
+        """
+        if self.auth:
+            return True
+        passed = credentials is Credentials.CONNECT
+        return passed and self.user is not None and self.password is not None
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -190,9 +205,11 @@ def _port(params: SmtpParams, mode: TlsMode) -> int:
     port = java_int(params.port)
     if mode is TlsMode.IMPLICIT:
         # mail.smtp.ssl.port exists for implicit TLS; the panel UI always writes it equal to port.
-        ssl_port = java_int(params.ssl_port)
-        if ssl_port is not None:
-            return ssl_port
+        # Written but unreadable, it still replaces mail.smtp.port, and JavaMail's PropUtil
+        # then falls back to the SSL default; only an absent ssl.port leaves the port alone.
+        if params.ssl_port is not None:
+            ssl_port = java_int(params.ssl_port)
+            return ssl_port if ssl_port is not None else DEFAULT_SSL_PORT
         return port if port is not None else DEFAULT_SSL_PORT
     return port if port is not None else DEFAULT_PLAIN_PORT
 
@@ -214,7 +231,7 @@ def settings_of(params: SmtpParams) -> SmtpSettings:
     return SmtpSettings(
         endpoint=endpoint,
         auth=java_bool(params.auth),
-        user=params.user or None,
+        user=params.user,
         password=params.password,
         trust_all_hosts=java_bool(params.trust_all_hosts),
         connect_timeout_ms=_timeout_ms(params.connection_timeout),

@@ -44,20 +44,19 @@ def json_kind(value: object) -> str:
     return "an object"
 
 
-def _int_or_text(value: object) -> int | str | None:
-    # Strings are accepted and kept: JavaMail parses them (SC004 says so). A bool is not a number
-    # to JavaMail (it falls back to the default), and neither is 25.0.
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, int) and not isinstance(value, bool):
+def _int_or_text(value: object) -> int | float | str | None:
+    # Kept as written: JavaMail parses a string (SC004 says how), and reads any other type it
+    # does not expect (a Double such as 25.0, a Boolean) as "unset", silently: SC004 again.
+    if value is None or isinstance(value, int | float | str):
         return value
     raise PydanticCustomError(
         "whole_number", "expected a whole number, got {kind}", {"kind": json_kind(value)}
     )
 
 
-def _bool_or_text(value: object) -> bool | str | None:
-    if value is None or isinstance(value, bool | str):
+def _bool_or_text(value: object) -> bool | int | float | str | None:
+    # A number is no Boolean to JavaMail: it reads 1 as false (SC004).
+    if value is None or isinstance(value, bool | int | float | str):
         return value
     raise PydanticCustomError(
         "boolean", "expected true or false, got {kind}", {"kind": json_kind(value)}
@@ -70,8 +69,8 @@ def _text(value: object) -> str | None:
     raise PydanticCustomError("text", "expected a string, got {kind}", {"kind": json_kind(value)})
 
 
-IntParam = Annotated[int | str | None, PlainValidator(_int_or_text)]
-BoolParam = Annotated[bool | str | None, PlainValidator(_bool_or_text)]
+IntParam = Annotated[int | float | str | None, PlainValidator(_int_or_text)]
+BoolParam = Annotated[bool | int | float | str | None, PlainValidator(_bool_or_text)]
 TextParam = Annotated[str | None, PlainValidator(_text)]
 
 

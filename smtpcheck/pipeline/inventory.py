@@ -90,12 +90,12 @@ def gateway_report(
     """Build one gateway's report, deciding its status from its findings."""
     if any(f.code == "SC901" for f in findings):
         status = Status.ERROR
-    elif any(f.severity is Severity.ERROR for f in findings):
-        status = Status.FAILED
     elif not entry.is_smtp:
-        status = Status.SKIPPED
+        # Not probed; an error here is about the entry itself (SC002, SC005…).
+        has_error = any(f.severity is Severity.ERROR for f in findings)
+        status = Status.FAILED if has_error else Status.SKIPPED
     else:
-        status = status_of(findings)
+        status = status_of(findings, None if probe is None else probe.ok)
     settings = entry.settings
     return GatewayReport(
         id=entry.id,

@@ -15,9 +15,10 @@ import socket
 import ssl
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from smtpcheck.config.javamail import SmtpSettings
+from smtpcheck.config.profile import Credentials, JavaMailProfile
 from smtpcheck.defaults import CHECK_TIMEOUT
 from smtpcheck.errors import UsageError
 from smtpcheck.probe.certificate import VerifyFailure
@@ -33,7 +34,9 @@ from smtpcheck.results import FailureKind, ProbeFailure, ProbeResult, TlsInfo, T
 
 __all__ = ["ProbeOptions", "probe_gateway"]
 
-_AUTH_PREFERENCE = ("plain", "login", "cram-md5")  # PLAIN first: RFC 4954 makes it mandatory
+# JavaMail's mail.smtp.auth.mechanisms default is "LOGIN PLAIN DIGEST-MD5 NTLM", tried in that
+# order; the probe speaks the first two (DIGEST-MD5 is obsolete, RFC 6331; NTLM is Microsoft's).
+_AUTH_PREFERENCE = ("login", "plain")
 _QUIT_TIMEOUT = 2.0  # QUIT is a courtesy: never wait long for its reply
 
 
@@ -48,6 +51,7 @@ class ProbeOptions:
     )
     deadline: float | None = None  # seconds for a whole probe; None: twice the timeout
     resolver: Resolver = system_resolver
+    profile: JavaMailProfile = field(default_factory=JavaMailProfile)  # the platform's JavaMail
     send_to: str | None = None  # really send one test message to this address
     mail_from: str | None = None  # its sender; default: the gateway's default_from_address
     transcript: bool = True
@@ -125,6 +129,12 @@ class _Probe:
         return failure
 
     async def _probe(self) -> None:
+        credentials = self.o.profile.credentials
+        stop = _stopped_before_connecting(self.s, credentials)
+        if self.s.logs_in(credentials) and stop is not None:
+            # Service.connect gives up before opening a socket: so does the probe.
+            self.rec.record("auth", False, time.perf_counter(), stop)
+            raise StageFailure(FailureKind.NO_CREDENTIALS, stop)
         addresses = await self._resolve()
         try:
             await self._session(addresses, self.o.tls.verifying)
@@ -196,7 +206,7 @@ class _Probe:
                 await self.opener.open(client, address, handshake, verify)
             if cert_only:
                 return
-            if self.s.auth:
+            if self.s.logs_in(self.o.profile.credentials):
                 await self._authenticate(client)
             if self.o.send_to is not None:
                 await self._send(client, self.o.send_to)
@@ -206,12 +216,14 @@ class _Probe:
             sock.close()  # the transport closes it too; without one it would leak
 
     async def _authenticate(self, client: Client) -> None:
+        problem = _credentials_problem(self.s)
+        if problem is not None:
+            self.rec.record("auth", False, time.perf_counter(), problem)
+            raise StageFailure(FailureKind.NO_CREDENTIALS, problem)
         if not client.supports_extension("auth"):
-            detail = "the server does not offer AUTH" + (" after TLS" if self.rec.tls else "")
-            self.rec.record("auth", False, time.perf_counter(), detail)
-            raise StageFailure(FailureKind.AUTH_UNAVAILABLE, detail)
-        if not self.s.has_credentials:
-            self.rec.transcript.note("AUTH not tried: the config has no user name or password")
+            # JavaMail logs in only `if (... && supportsExtension("AUTH"))`, else it is
+            # connected without it and the server decides at MAIL or RCPT (SC701).
+            self.rec.transcript.note("the server does not offer AUTH: JavaMail goes on without it")
             return
         offered = client.server_auth_methods
         mechanism = next((m for m in _AUTH_PREFERENCE if m in offered), None)
@@ -219,11 +231,7 @@ class _Probe:
             detail = f"no mechanism in common: the server offers {' '.join(offered).upper()}"
             self.rec.record("auth", False, time.perf_counter(), detail)
             raise StageFailure(FailureKind.AUTH_MECHANISM, detail)
-        login = {
-            "plain": client.auth_plain,
-            "login": client.auth_login,
-            "cram-md5": client.auth_crammd5,
-        }[mechanism]
+        login = client.auth_login if mechanism == "login" else client.auth_plain
         password = reveal(self.s.password) or ""
         with self.rec.step("auth", self._translate) as step:
             # Tried once, with one mechanism: servers lock accounts out after a few failures.
@@ -258,6 +266,32 @@ class _Probe:
             self.rec.record("quit", False, started, f"{type(exc).__name__}: {exc}")
         else:
             self.rec.record("quit", True, started, "", reply.code)
+
+
+def _stopped_before_connecting(settings: SmtpSettings, credentials: Credentials) -> str | None:
+    """Say why JavaMail gives up before connecting, as observed with the real library."""
+    if settings.password is None:  # only under mail.smtp.auth: see SmtpSettings.logs_in
+        return "mail.smtp.password is null: JavaMail fails before connecting (no password)"
+    if settings.user is None and credentials is Credentials.AUTHENTICATOR:
+        return "mail.smtp.user is null: JavaMail fails before connecting (no user name)"
+    return None
+
+
+def _credentials_problem(settings: SmtpSettings) -> str | None:
+    """Say why a login JavaMail would send must fail, or None when it may work.
+
+    Such a login is not sent: the server refuses it, and a refused login counts towards the
+    account's lock-out (RFC 4954 §9).
+    """
+    if settings.user is None:  # connect(null, password) logs in as the JVM's user.name
+        return (
+            "mail.smtp.user is null: JavaMail logs in under the platform's own OS account "
+            "name (user.name), which the server refuses"
+        )
+    if not settings.user or not settings.has_password:
+        empty = "mail.smtp.user" if not settings.user else "mail.smtp.password"
+        return f"{empty} is empty: JavaMail sends the login anyway and the server refuses it (535)"
+    return None
 
 
 def _phase(config_ms: int | None, cap: float) -> float:

@@ -1,6 +1,10 @@
-"""The JSON report: the stable, versioned contract other tools parse (schema 1).
+"""The JSON report: the stable, versioned contract other tools parse (schema 2).
 
-Adding a key is compatible; renaming or removing one needs ``schema`` 2. The layout puts the
+Adding a key is compatible; renaming or removing one, or changing what a value means, needs a
+new ``schema``. Schema 2 (from 1): each gateway has ``works`` (true, false, or null when not
+probed) beside its findings, ``status`` is ``failed`` only for a gateway that does not work
+(or, not probed, has an error finding), the endpoint says ``starttls_required``, and the probe's
+always-null ``skipped`` key is gone. The layout puts the
 head of the report on the first line and each gateway on a line of its own: one line per gateway
 greps and diffs well, and lets ``json`` use its C encoder (``indent`` would switch it to the
 pure-Python one, the slowest part of rendering a fleet).
@@ -25,7 +29,7 @@ from smtpcheck.results import (
 
 __all__ = ["SCHEMA_VERSION", "probe_to_dict", "render_json", "report_to_dict"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -87,9 +91,15 @@ def _gateway(gateway: GatewayReport) -> dict[str, Any]:
         "kind": gateway.kind.value,
         "source": gateway.source,
         "status": gateway.status.value,
+        "works": gateway.works,
         "endpoint": None
         if endpoint is None
-        else {"host": endpoint.host, "port": endpoint.port, "mode": endpoint.mode.value},
+        else {
+            "host": endpoint.host,
+            "port": endpoint.port,
+            "mode": endpoint.mode.value,
+            "starttls_required": endpoint.starttls_required,
+        },
         "findings": [_finding(f) for f in gateway.findings],
         "probe": None if gateway.probe is None else probe_to_dict(gateway.probe),
         "suggestion": None
@@ -118,7 +128,6 @@ def probe_to_dict(probe: ProbeResult) -> dict[str, Any]:
         "reply_code": None if failure is None else failure.reply_code,
         "port_hint": None if probe.port_hint is None else probe.port_hint.value,
         "tls_error": None if failure is None else failure.tls_error,
-        "skipped": None,  # schema 1 keeps the key; a gateway that is not probed has no probe
         "ms": round(probe.ms, 2),
     }
 

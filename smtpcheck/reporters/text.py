@@ -159,10 +159,21 @@ def _note(gateway: GatewayReport, *, quiet: bool) -> str:
             parts.append(printable(probe.tls.version))
             if probe.tls.cert is not None:
                 parts.append(f"cert {probe.tls.cert.days_left} days")
-        parts.append(ms_text(probe.ms) if probe.ok else f"probe failed, {ms_text(probe.ms)}")
+        parts.append(f"{_verdict(gateway)}, {ms_text(probe.ms)}")
     if quiet and gateway.findings:
         parts.append("info " + ", ".join(sorted({f.code for f in gateway.findings})))
     return " · ".join(parts)
+
+
+def _verdict(gateway: GatewayReport) -> str:
+    """Say whether JavaMail gets through, and the worst problem of one that does."""
+    if not gateway.works:
+        return "does not work"
+    problems = [f for f in gateway.findings if f.severity is not Severity.INFO]
+    if not problems:
+        return "works"
+    worst = min(problems, key=lambda f: (-f.severity.rank, f.code))
+    return f"works, but {worst.code} {worst.slug}"
 
 
 def _findings(findings: Iterable[Finding], paint: _Painter) -> Iterator[str]:

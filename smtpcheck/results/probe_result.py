@@ -83,7 +83,7 @@ class FailureKind(StrEnum):
     STARTTLS_FAILED = "starttls_failed"
     TLS_HANDSHAKE = "tls_handshake"
     CERT_INVALID = "cert_invalid"
-    AUTH_UNAVAILABLE = "auth_unavailable"
+    NO_CREDENTIALS = "no_credentials"  # JavaMail would not log in with what the config holds
     AUTH_FAILED = "auth_failed"
     AUTH_MECHANISM = "auth_mechanism"
     AUTH_TEMPORARY = "auth_temporary"

@@ -94,6 +94,16 @@ class GatewayReport:
     probe: ProbeResult | None = None  # None: not probed (validate, not SMTP, SC508, SC901)
     suggestion: Suggestion | None = None
 
+    @property
+    def works(self) -> bool | None:
+        """Return whether the platform's JavaMail gets through with this config, as probed.
+
+        The probe negotiates as JavaMail would, so its success is the verdict; None when the
+        gateway was not probed. Kept apart from the findings: a gateway that works but logs
+        in in clear text works, and its findings say what is unsafe.
+        """
+        return None if self.probe is None else self.probe.ok
+
 
 @dataclass(frozen=True, slots=True)
 class Summary:
@@ -151,11 +161,18 @@ class Report:
         return any(f.severity.rank >= fail_on.rank for f in self.all_findings())
 
 
-def status_of(findings: Iterable[Finding]) -> Status:
-    """Return the status that a checked gateway with these findings gets."""
+def status_of(findings: Iterable[Finding], works: bool | None = None) -> Status:
+    """Return the status of a checked gateway: failed only when it does not work.
+
+    A probed gateway fails when the probe did not get through (``works`` false); one that
+    works is at worst a warning, whatever its findings ("works, but …"). Unprobed
+    (``works`` None, as under `validate`), an error finding predicts failure.
+    """
+    if works is False:
+        return Status.FAILED
     worst = max((f.severity.rank for f in findings), default=0)
     if worst >= Severity.ERROR.rank:
-        return Status.FAILED
+        return Status.WARNING if works else Status.FAILED
     if worst >= Severity.WARNING.rank:
         return Status.WARNING
     return Status.OK

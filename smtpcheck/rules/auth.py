@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from smtpcheck.config.address import is_loopback
+from smtpcheck.config.javamail import SmtpSettings
 from smtpcheck.results import Severity, TlsMode
 from smtpcheck.rules.base import Scope, SmtpGateway, Violation, rule
 
@@ -20,8 +21,12 @@ def auth_without_credentials(config: SmtpGateway) -> Iterator[Violation]:
         or empty.
 
     Why it matters:
-        JavaMail refuses to connect at all: "failed to connect, no password specified?". Every
-        message fails.
+        Every message fails, in one of three ways (observed with the real library): a null
+        password and JavaMail fails before connecting ("failed to connect, no password
+        specified?"); a null user and it logs in under the platform's own OS account name when
+        the platform passes the credentials to `connect`, or fails before connecting with a
+        Session Authenticator; an empty one and it connects, sends it, and the server refuses
+        the login (535), which counts towards the account's lock-out.
 
     Bad:
         {"mail.smtp.password": null}
@@ -45,10 +50,22 @@ def auth_without_credentials(config: SmtpGateway) -> Iterator[Violation]:
     ]
     yield Violation(
         f"mail.smtp.auth=true but {' and '.join(missing)} "
-        f"{'is' if len(missing) == 1 else 'are'} empty: JavaMail will not even connect",
+        f"{'is' if len(missing) == 1 else 'are'} empty: {_without_credentials(s)}",
         param=missing[0],
         fix=f"set {' and '.join(missing)}, or set mail.smtp.auth=false",
     )
+
+
+def _without_credentials(s: SmtpSettings) -> str:
+    """Say what JavaMail does with the missing credentials, as the real library was seen to."""
+    if s.password is None:
+        return "JavaMail fails before connecting (no password specified)"
+    if s.user is None:
+        return (
+            "JavaMail logs in under the platform's own OS account name if the platform passes "
+            "the credentials to connect(), or fails before connecting with an Authenticator"
+        )
+    return "JavaMail connects and sends it, and the server refuses the login (535)"
 
 
 @rule(code="SC302", slug="credentials-without-auth", severity=Severity.WARNING, scope=Scope.CONFIG)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
@@ -65,17 +66,18 @@ def invalid_gateway(entry: GatewayEntry) -> Iterator[Violation]:
 
     What it checks:
         The shape the panel API documents: an integer `id`, a string `label` and `provider`,
-        a `params` object on own gateways, numbers for ports and timeouts, true/false for flags,
-        strings for host, user, password and sender. Also a source that is JSON but not a gateway,
-        an array of gateways or a list response.
+        a `params` object on own gateways, a JSON scalar for ports, timeouts and flags (SC004
+        says how JavaMail reads one of the wrong scalar type), strings for host, user, password
+        and sender. Also a source that is JSON but not a gateway, an array of gateways or a
+        list response.
 
     Why it matters:
-        JavaMail ignores a value of the wrong type and silently uses its default: a port written
-        as `[587]` or `587.0` becomes port 25. Such a gateway is not checked further; the other
-        gateways in the same source are.
+        Nothing of this shape reaches JavaMail as a value it reads: a port written as `[587]`
+        is no port at all. Such a gateway is not checked further; the other gateways in the
+        same source are.
 
     Bad:
-        {"params": {"mail.smtp.port": 587.5}}
+        {"params": {"mail.smtp.port": [587]}}
 
     Good:
         {"params": {"mail.smtp.port": 587}}
@@ -144,12 +146,14 @@ def string_typed_value(config: SmtpGateway) -> Iterator[Violation]:
 
     What it checks:
         Ports and timeouts written as `"587"`, flags written as `"true"` — anything in quotes
-        where the panel writes a JSON number or boolean.
+        where the panel writes a JSON number or boolean — and values of another JSON type:
+        a port of 587.0 or true, a flag of 1.
 
     Why it matters:
         JavaMail parses such strings, but silently falls back to its default on anything it cannot
         parse: `"587 "` becomes port 25, `"yes"` and `"1"` leave a flag off, `"60s"` means no
-        timeout at all. A string that does not parse is an error; one that does is a warning,
+        timeout at all; a number of the wrong type (587.0, or 1 for a flag) is read the same
+        way. A string that does not parse is an error; one that does is a warning,
         because the next edit can break it without a sound.
 
     Bad:
@@ -163,7 +167,11 @@ def string_typed_value(config: SmtpGateway) -> Iterator[Violation]:
     """
     for key in _TYPED_PARAMS:
         value = config.params.given(key)
+        if value is None:
+            continue
         if not isinstance(value, str):
+            if (violation := _wrong_type(key, value)) is not None:
+                yield violation
             continue
         if key in INT_PARAMS:
             parsed = java_int(value)
@@ -198,6 +206,26 @@ def string_typed_value(config: SmtpGateway) -> Iterator[Violation]:
                 fix=f"write {key} as true or false, without quotes",
                 severity=Severity.ERROR,
             )
+
+
+def _wrong_type(key: str, value: object) -> Violation | None:
+    """A JSON value of a type JavaMail does not read for this key: it uses its default."""
+    if key in INT_PARAMS:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return None
+        what = f"the JSON value {json.dumps(value)}, which JavaMail cannot read as a whole number"
+        write = f"write {key} as a whole number"
+    else:
+        if isinstance(value, bool):
+            return None
+        what = f"the number {json.dumps(value)}, which JavaMail reads as false"
+        write = f"write {key} as true or false"
+    return Violation(
+        f"{key} is {what}: it silently uses its default instead",
+        param=key,
+        fix=write,
+        severity=Severity.ERROR,
+    )
 
 
 @rule(code="SC005", slug="duplicate-gateway-id", severity=Severity.WARNING, scope=Scope.FLEET)

@@ -18,6 +18,7 @@ __all__ = [
 ]
 
 _CLEARTEXT_MECHANISMS = frozenset({"plain", "login"})  # the password itself, base64-encoded
+_AFTER_LOGIN = (FailureKind.SENDER_REJECTED, FailureKind.MESSAGE_REJECTED)
 
 
 @rule(code="SC701", slug="auth-not-offered", severity=Severity.ERROR, scope=Scope.LIVE)
@@ -25,12 +26,14 @@ def auth_not_offered(live: ProbedGateway) -> Iterator[Violation]:
     """AUTH is on, but the server does not offer it.
 
     What it checks:
-        The EHLO reply (after TLS, when TLS is used) for the AUTH extension (RFC 4954 §3).
+        The last EHLO reply (after TLS, when TLS is used) for the AUTH extension (RFC 4954 §3),
+        on a probe that got past the point where JavaMail logs in.
 
     Why it matters:
-        JavaMail then silently sends without logging in, and the server rejects the mail later
-        (530, 550 relay denied) — or it is an open relay. Many servers offer AUTH only after
-        STARTTLS, so a config without TLS never sees it.
+        JavaMail then connects without logging in, no error (it sends AUTH only when the server
+        offers it), and the server decides at MAIL or RCPT: 530 or 550 relay denied, or an
+        open relay. Many servers offer AUTH only after STARTTLS, so a config without TLS never
+        sees it.
 
     Bad:
         mail.smtp.auth=true without TLS against a server that offers AUTH only after STARTTLS.
@@ -42,16 +45,27 @@ def auth_not_offered(live: ProbedGateway) -> Iterator[Violation]:
         Turn on STARTTLS (or use_ssl on 465), or turn mail.smtp.auth off if no login is needed.
     """
     probe = live.probe
-    if (failure := live.failed(FailureKind.AUTH_UNAVAILABLE)) is not None:
-        tls = probe.tls is not None
-        yield Violation(
-            f"mail.smtp.auth is on, but {failure.detail}: JavaMail would send without logging in",
-            param="mail.smtp.auth",
-            fix="turn mail.smtp.auth off if the server needs no login"
-            if tls
-            else "turn on STARTTLS (many servers offer AUTH only after it), or turn "
-            "mail.smtp.auth off",
-        )
+    if not live.config.settings.auth or not _past_login(live) or probe.auth_mechanisms:
+        return
+    if any(line.split(" ", 1)[0].upper() == "AUTH" for line in probe.extensions):
+        return
+    tls = probe.tls is not None
+    offered = "the server does not offer AUTH" + (" after TLS" if tls else "")
+    yield Violation(
+        f"mail.smtp.auth is on, but {offered}: JavaMail goes on without logging in, and the "
+        "server decides at MAIL or RCPT (530 or relay denied, or it relays for anyone)",
+        param="mail.smtp.auth",
+        fix="turn mail.smtp.auth off if the server needs no login"
+        if tls
+        else "turn on STARTTLS (many servers offer AUTH only after it), or turn mail.smtp.auth off",
+    )
+
+
+def _past_login(live: ProbedGateway) -> bool:
+    """Return True when the probe got past the point where JavaMail logs in."""
+    probe = live.probe
+    greeted = any(step.name == "ehlo" and step.ok for step in probe.steps)
+    return greeted and (probe.ok or live.failed(*_AFTER_LOGIN) is not None)
 
 
 @rule(code="SC702", slug="auth-failed", severity=Severity.ERROR, scope=Scope.LIVE)
@@ -59,12 +73,14 @@ def auth_failed(live: ProbedGateway) -> Iterator[Violation]:
     """The server rejected the user name and password.
 
     What it checks:
-        The AUTH reply, tried once with one mechanism (PLAIN, else LOGIN, else CRAM-MD5); 535
+        The AUTH reply, tried once with one mechanism as JavaMail picks it (LOGIN, else PLAIN); 535
         means the credentials are invalid (RFC 4954 §6).
 
     Why it matters:
         Every message fails with AuthenticationFailedException. Repeated failures can also
-        lock the account.
+        lock the account. Also reported, without sending a login, when JavaMail could not log
+        in with what the config holds: a null password (it fails before connecting), a null
+        user (it logs in under the platform's OS account name) or an empty one.
 
     Bad:
         An account password where the provider wants an app password (Gmail, Microsoft 365).
@@ -75,6 +91,13 @@ def auth_failed(live: ProbedGateway) -> Iterator[Violation]:
     Fix:
         Check mail.smtp.user and mail.smtp.password; many providers need an app password.
     """
+    if (failure := live.failed(FailureKind.NO_CREDENTIALS)) is not None:
+        # Not sent: JavaMail fails before connecting, or the server refuses the login.
+        yield Violation(
+            f"JavaMail cannot log in: {failure.detail}",
+            param="mail.smtp.password" if "password" in failure.detail else "mail.smtp.user",
+            fix="fill in mail.smtp.user and mail.smtp.password",
+        )
     if (failure := live.failed(FailureKind.AUTH_FAILED)) is not None:
         yield Violation(
             f"the server rejected the credentials: {failure.detail}",
@@ -89,7 +112,7 @@ def auth_mechanism_unsupported(live: ProbedGateway) -> Iterator[Violation]:
     """No AUTH mechanism both sides support, or the server refused the one tried.
 
     What it checks:
-        The mechanisms the server offers against PLAIN, LOGIN and CRAM-MD5, and replies 504
+        The mechanisms the server offers against JavaMail's LOGIN and PLAIN, and replies 504
         (not supported), 534 (too weak), 538 and 530 (encryption required) (RFC 4954 §6).
 
     Why it matters:

@@ -46,8 +46,8 @@ def starttls_not_offered(live: ProbedGateway) -> Iterator[Violation]:
 
     Why it matters:
         With starttls.required JavaMail refuses to go on: every message fails. Without it,
-        JavaMail silently sends in plain text — and with AUTH on, the password too, so the
-        probe stops there.
+        JavaMail silently sends in plain text — and with AUTH on, it logs in in clear text
+        too; the probe goes on as JavaMail does.
 
     Bad:
         STARTTLS on a port or server that does not offer it (a plain relay on 25).
@@ -66,12 +66,18 @@ def starttls_not_offered(live: ProbedGateway) -> Iterator[Violation]:
         return
     fix = "use the submission port 587 or implicit TLS on 465 (mail.smtp.use_ssl=true)"
     if live.failed(FailureKind.STARTTLS_UNAVAILABLE) is not None:
-        why = "mail.smtp.starttls.required" if s.starttls_required else "mail.smtp.auth"
         yield Violation(
-            f"the server does not offer STARTTLS, and {why} makes it necessary: "
-            "JavaMail fails (or would send the password in clear text)",
-            param="mail.smtp.starttls.required" if s.starttls_required else "mail.smtp.port",
+            "the server does not offer STARTTLS, and mail.smtp.starttls.required makes "
+            "JavaMail fail: every message fails",
+            param="mail.smtp.starttls.required",
             fix=fix,
+        )
+    elif s.auth:
+        yield Violation(
+            "the server does not offer STARTTLS: JavaMail goes on in plain text and logs in "
+            "in clear text, so the password and the mail travel unencrypted",
+            param="mail.smtp.starttls.enable",
+            fix=f"{fix}; set mail.smtp.starttls.required=true so JavaMail never logs in in clear",
         )
     else:
         yield Violation(

@@ -20,7 +20,7 @@ __all__ = [
 ]
 
 
-@rule(code="SC201", slug="ssl-and-starttls", severity=Severity.ERROR, scope=Scope.CONFIG)
+@rule(code="SC201", slug="ssl-and-starttls", severity=Severity.WARNING, scope=Scope.CONFIG)
 def ssl_and_starttls(config: SmtpGateway) -> Iterator[Violation]:
     """use_ssl and STARTTLS are both on; they are mutually exclusive.
 
@@ -30,9 +30,10 @@ def ssl_and_starttls(config: SmtpGateway) -> Iterator[Violation]:
 
     Why it matters:
         Implicit TLS starts the TLS handshake at once; STARTTLS upgrades a plain connection
-        later. A connection is one or the other. JavaMail quietly skips STARTTLS on an SSL socket
-        and the panel shows such a gateway as "SSL", so the STARTTLS flags only mislead whoever
-        reads the config — and whichever mode is wrong for the port breaks the connection.
+        later. A connection is one or the other. JavaMail uses implicit TLS and quietly skips
+        STARTTLS on the SSL socket (so on 465 such a gateway works), and the panel shows it as
+        "SSL": the STARTTLS flags only mislead whoever reads the config. A warning, since the
+        connection does not depend on them; on a plain port, SC104 is the error.
 
     Bad:
         {"mail.smtp.use_ssl": true, "mail.smtp.port": 465, "mail.smtp.ssl.port": 465}
@@ -67,7 +68,7 @@ def ssl_and_starttls(config: SmtpGateway) -> Iterator[Violation]:
     yield Violation(
         f"mail.smtp.use_ssl and {' and '.join(flags)} are "
         f"{'both' if len(flags) == 1 else 'all'} on: implicit TLS and STARTTLS "
-        "are mutually exclusive",
+        "are mutually exclusive: JavaMail uses implicit TLS and skips STARTTLS",
         param="mail.smtp.use_ssl",
         fix=fix,
     )

@@ -158,7 +158,7 @@ def test_report_formats_match_the_reporters():
 @pytest.mark.parametrize(
     ("fmt", "check"),
     [
-        ("json", lambda text: json.loads(text)["schema"] == 1),
+        ("json", lambda text: json.loads(text)["schema"] == 2),
         ("junit", lambda text: ET.fromstring(text).tag == "testsuite"),
         ("nagios", lambda text: text.startswith("SMTPCHECK WARNING - 2 gateways")),
         ("prometheus", lambda text: text.startswith("# HELP smtpcheck_")),

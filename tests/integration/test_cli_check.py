@@ -159,7 +159,9 @@ async def test_cli_verbose_json_carries_the_masked_transcript(tmp_path, smtp_ser
     _, report = await _check_json(tmp_path, certs, [gateway(server.port, host="localhost")], "-v")
     transcript = report["gateways"][0]["probe"]["transcript"]
     assert "C: EHLO client.test" in transcript
-    assert "C: AUTH PLAIN ********" in transcript
+    # LOGIN, as JavaMail picks it: the user name, then the password, each on its own line.
+    assert "C: AUTH LOGIN ********" in transcript
+    assert "C: ********" in transcript
 
 
 async def test_cli_send_to_sends_one_message(tmp_path, smtp_server, certs):
@@ -221,3 +223,33 @@ async def test_check_imports_only_what_the_run_needs(tmp_path, smtp_server, cert
     loaded = set(json.loads(listing.read_text()))
     unwanted = ("cryptography", "httpx", "aiosmtpd", "smtpcheck.discovery", "smtpcheck.panel")
     assert sorted(name for name in loaded if name.startswith(unwanted)) == []
+
+
+@pytest.mark.parametrize(
+    ("credentials", "works", "logins"), [("connect", False, 1), ("authenticator", True, 0)]
+)
+async def test_cli_credentials_choose_whether_auth_off_still_logs_in(
+    tmp_path, smtp_server, certs, credentials, works, logins
+):
+    # mail.smtp.auth off, a wrong password: transport.connect(user, password) logs in anyway
+    # (and is refused); a Session Authenticator is never asked.
+    server = await smtp_server(Smtpd(tls_context=certs.good, auth=True))
+    config = gateway(
+        server.port, host="localhost", password="wrong", params={"mail.smtp.auth": False}
+    )
+    code, report = await _check_json(tmp_path, certs, [config], "--credentials", credentials)
+    (result,) = report["gateways"]
+    assert result["works"] is works, result
+    assert server.counter.logins == logins
+    assert code == (0 if works else 1)  # SC302 is a warning: a working gateway passes
+
+
+def test_cli_credentials_choices_are_the_profile_values():
+    import click
+
+    from smtpcheck.cli.check_cmd import check
+    from smtpcheck.config.profile import Credentials
+
+    (option,) = [p for p in check.params if p.name == "credentials"]
+    assert isinstance(option.type, click.Choice)
+    assert list(option.type.choices) == [c.value for c in Credentials]

@@ -77,7 +77,7 @@ async def test_discover_json_names_the_best_combination(smtp_server, certs):
     first = data["combinations"][0]
     assert first["certificate_verified"] is True and first["tls_version"].startswith("TLSv1.")
     assert first["auth_mechanisms"] == ["login", "plain"]
-    assert first["login"] == {"accepted": True, "detail": "PLAIN accepted"}
+    assert first["login"] == {"accepted": True, "detail": "LOGIN accepted"}
     assert implicit.counter.logins == starttls.counter.logins == 1
     assert _leaks(out, err) == []
 
@@ -177,7 +177,7 @@ async def test_check_suggest_json_carries_the_patch_and_previous_values(
     suggestion = json.loads(out)["gateways"][0]["suggestion"]
     assert suggestion["params"]["mail.smtp.use_ssl"] is True
     assert suggestion["previous"]["mail.smtp.use_ssl"] is False
-    assert "AUTH PLAIN accepted" in suggestion["why"]
+    assert "AUTH LOGIN accepted" in suggestion["why"]
     assert _leaks(out, err) == []
 
 

@@ -35,7 +35,7 @@ def test_discover_in_process(certs, threaded_server, monkeypatch):
     assert code == 0, err
     assert f"best: port {server.port} with implicit TLS" in out
     header = out.splitlines()[2].split()
-    assert header[-1] == "login" and "PLAIN accepted" in out
+    assert header[-1] == "login" and "LOGIN accepted" in out
     assert PASSWORD not in out + err
 
 

@@ -60,7 +60,7 @@ async def test_probe_starttls_with_auth(smtp_server, options, certs):
     assert any(line.startswith("STARTTLS") for line in probe.extensions_before_tls)
     assert probe.auth_mechanisms_before_tls == ()
     assert set(probe.auth_mechanisms) == {"plain", "login"}
-    assert probe_of(report).steps[7].detail == "PLAIN accepted"
+    assert probe_of(report).steps[7].detail == "LOGIN accepted"  # JavaMail tries LOGIN first
     assert live_codes(report) == set()
     assert server.counter.accepted == 1
 
@@ -110,11 +110,14 @@ async def test_probe_auth_uses_the_one_mechanism_offered(
     assert auth[0].detail == f"{used} accepted"
 
 
-async def test_probe_auth_not_offered_is_sc701(smtp_server, options):
+async def test_probe_auth_not_offered_goes_on_as_javamail_and_is_sc701(smtp_server, options):
     server = await smtp_server(RawServer(scripted()))  # its EHLO reply has no AUTH line
     report = (await run_check([gateway(server.port, mode="none")], options)).gateways[0]
-    assert probe_of(report).failure_kind is FailureKind.AUTH_UNAVAILABLE
+    # JavaMail sends AUTH only when offered, else it is connected without logging in.
+    assert report.works, probe_of(report).failure
+    assert "auth" not in [s.name for s in probe_of(report).steps]
     assert live_codes(report) == {"SC701"}
+    assert report.status is Status.WARNING
 
 
 async def test_probe_auth_offered_only_after_tls_in_plain_mode_is_sc701(
@@ -201,15 +204,25 @@ async def test_probe_starttls_not_offered_goes_on_in_plain_text(smtp_server, opt
     assert [s.name for s in probe_of(report).steps][-1] == "quit"
 
 
-@pytest.mark.parametrize("auth", [False, True], ids=["required", "auth"])
-async def test_probe_starttls_not_offered_is_fatal_when_required_or_auth(
-    smtp_server, options, auth
-):
-    server = await smtp_server(Smtpd(auth=auth))
-    mode = "starttls" if not auth else "opportunistic"
-    report = (await run_check([gateway(server.port, mode=mode, auth=auth)], options)).gateways[0]
+async def test_probe_starttls_not_offered_is_fatal_when_required(smtp_server, options):
+    server = await smtp_server(Smtpd())
+    report = (await run_check([gateway(server.port, auth=False)], options)).gateways[0]
     assert probe_of(report).failure_kind is FailureKind.STARTTLS_UNAVAILABLE
     assert codes(report)["SC601"].severity == "error"
+    assert report.works is False and report.status is Status.FAILED
+
+
+async def test_probe_starttls_not_offered_with_auth_logs_in_in_clear_as_javamail(
+    smtp_server, options
+):
+    ehlo = b"250-mx.test\r\n250 AUTH PLAIN\r\n"  # AUTH offered in plain text, no STARTTLS
+    server = await smtp_server(RawServer(scripted(replies={"EHLO": ehlo, "AUTH": b"235 ok\r\n"})))
+    config = gateway(server.port, mode="opportunistic")
+    report = (await run_check([config], options)).gateways[0]
+    assert report.works, probe_of(report).failure
+    assert codes(report)["SC601"].severity == "error"
+    assert "in clear text" in codes(report)["SC601"].message
+    assert report.status is Status.WARNING
 
 
 async def test_probe_cleartext_auth_before_tls_is_sc705(smtp_server, options, certs):

@@ -32,10 +32,6 @@ CASES: dict[str, dict[str, Any]] = {
         "mail.smtp.starttls.enable": True,
         "mail.smtp.starttls.required": True,
     },
-    "ssl-and-starttls.json": {
-        "mail.smtp.starttls.enable": False,
-        "mail.smtp.starttls.required": False,
-    },
 }
 
 
@@ -67,3 +63,19 @@ async def test_sample_mistake_gets_a_verified_fix(name, smtp_server, certs, opti
     fixed = {**broken, "params": {**broken["params"], **gateway.suggestion.params}}
     (rechecked,) = (await run_check([fixed], options)).gateways
     assert rechecked.status is Status.OK, rechecked.findings
+
+
+async def test_sample_ssl_and_starttls_works_as_javamail_skips_starttls(
+    smtp_server, certs, options
+):
+    # JavaMail logs "STARTTLS requested but already using SSL" and goes on: the flags mislead
+    # (SC201, a warning), the gateway works, and there is nothing to suggest.
+    implicit = await smtp_server(Smtpd(implicit=certs.good, auth=True))
+    sample = json.loads((MISTAKES / "ssl-and-starttls.json").read_text())
+    broken = _localised(sample, {465: implicit.port})
+    report = await run_check([broken], options, suggest=(implicit.port,))
+    (gateway,) = report.gateways
+    assert gateway.works, gateway.probe
+    assert gateway.status is Status.WARNING
+    assert {f.code for f in gateway.findings if f.severity != "info"} == {"SC201"}
+    assert gateway.suggestion is None

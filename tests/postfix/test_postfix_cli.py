@@ -99,7 +99,7 @@ def _check(
         assert password not in result.stdout + result.stderr, "the password leaked into the output"
     assert result.code in (0, 1), f"exit {result.code}: {result.stderr}"
     report = json.loads(result.stdout)
-    assert report["schema"] == 1
+    assert report["schema"] == 2
     (only,) = report["gateways"]
     return CheckRun(exit_code=result.code, gateway=only)
 
@@ -176,7 +176,11 @@ def test_postfix_check_plain_relay_without_auth_passes(postfix, tmp_path):
 def test_postfix_check_auth_against_plain_relay_is_sc701(postfix, tmp_path):
     gateway = _gateway(postfix, postfix.ports.relay, auth=True)
     run = _check(postfix, tmp_path, gateway)
-    _assert_failed_with(run, "SC701")
+    # JavaMail connects without logging in when AUTH is not offered: it works, and SC701 says
+    # the server decides at MAIL or RCPT. An error finding still fails the run (exit 1).
+    assert run.gateway["works"] is True and run.gateway["status"] == "warning"
+    assert "SC701" in {f["code"] for f in run.gateway["findings"]}
+    assert run.exit_code == 1
 
 
 @pytest.mark.parametrize(("service", "code"), [("expired", "SC606"), ("wrong_name", "SC605")])

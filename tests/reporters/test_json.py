@@ -63,6 +63,7 @@ def _check_gateway(gateway: dict[str, Any]) -> None:
         "kind",
         "source",
         "status",
+        "works",
         "endpoint",
         "findings",
         "probe",
@@ -72,9 +73,14 @@ def _check_gateway(gateway: dict[str, Any]) -> None:
     assert _is(gateway["id"], int, None) and _is(gateway["label"], str, None)
     assert gateway["kind"] in {"own", "leasable"}
     assert gateway["status"] in STATUSES
+    # Schema 2: works is the probe's verdict, null when not probed; failed means it does not.
+    assert gateway["works"] is (None if gateway["probe"] is None else gateway["probe"]["ok"])
+    if gateway["works"] is False:
+        assert gateway["status"] == "failed"
     endpoint = gateway["endpoint"]
     if endpoint is not None:
-        assert set(endpoint) == {"host", "port", "mode"}
+        assert set(endpoint) == {"host", "port", "mode", "starttls_required"}
+        assert _is(endpoint["starttls_required"], bool)
         assert _is(endpoint["port"], int) and endpoint["mode"] in MODES
     for finding in gateway["findings"]:
         _check_finding(finding, with_source=False)
@@ -90,7 +96,7 @@ def _check_gateway(gateway: dict[str, Any]) -> None:
 def test_json_has_the_documented_shape(build):
     data = json.loads(render(build(), "json"))
     assert list(data)[:6] == ["schema", "tool", "version", "summary", "findings", "gateways"]
-    assert data["schema"] == 1 and data["tool"] == "smtpcheck"
+    assert data["schema"] == 2 and data["tool"] == "smtpcheck"
     assert set(data["summary"]) >= {"gateways", "ok", "warning", "failed", "skipped"}
     assert all(_is(v, int) for v in data["summary"].values())
     for finding in data["findings"]:

@@ -184,7 +184,7 @@ def test_text_suggestion_shows_previous_values_as_written():
 def test_text_failed_probe_names_the_stage_and_why():
     text = _text(full_report())
     assert "greeting FAILED 10.00 s: no reply in 10.0 s" in text
-    assert "probe failed, 10.00 s" in text
+    assert "does not work, 10.00 s" in text
 
 
 def test_text_tls_and_certificate_summary():

@@ -61,13 +61,10 @@ def test_models_port_keeps_the_value_as_written(value: object, expected: object)
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        (587.0, "expected a whole number, got a number"),
-        (587.5, "expected a whole number, got a number"),
-        (True, "expected a whole number, got a boolean"),
         ([587], "expected a whole number, got an array"),
         ({"port": 587}, "expected a whole number, got an object"),
     ],
-    ids=["float-whole", "float", "boolean", "array", "object"],
+    ids=["array", "object"],
 )
 def test_models_port_rejects_other_json_types(value: object, message: str) -> None:
     assert _errors(_gateway(**{"mail.smtp.port": value})) == [
@@ -83,17 +80,18 @@ def test_models_port_rejects_other_json_types(value: object, message: str) -> No
         ("true", True),
         ("yes", True),
         (None, True),
-        (1, False),
-        (0, False),
+        (1, True),  # kept: JavaMail reads it as false, SC004 says so
+        (0, True),
+        ([True], False),
     ],
 )
-def test_models_flags_take_booleans_and_strings_only(value: object, ok: bool) -> None:
+def test_models_flags_take_json_scalars_only(value: object, ok: bool) -> None:
     data = _gateway(**{"mail.smtp.auth": value})
     if ok:
         assert OwnGateway.model_validate(data).params.auth == value
     else:
         assert _errors(data) == [
-            (("params", "mail.smtp.auth"), "expected true or false, got a number")
+            (("params", "mail.smtp.auth"), "expected true or false, got an array")
         ]
 
 

@@ -79,7 +79,12 @@ def test_sample_ci_config_has_no_error_or_warning() -> None:
     assert {f["severity"] for f in _findings(report)} <= {"info"}
     (gateway,) = report["gateways"]
     assert gateway["status"] == "ok"
-    assert gateway["endpoint"] == {"host": "localhost", "port": 1025, "mode": "none"}
+    assert gateway["endpoint"] == {
+        "host": "localhost",
+        "port": 1025,
+        "mode": "none",
+        "starttls_required": False,
+    }
 
 
 @pytest.mark.parametrize("name", ["starttls-587.json", "implicit-tls-465.json"])

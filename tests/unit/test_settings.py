@@ -142,7 +142,8 @@ def test_settings_starttls_required_is_read_as_a_flag(required: object, expected
         ({"mail.smtp.use_ssl": True, "mail.smtp.port": 25, "mail.smtp.ssl.port": 465}, 465),
         ({"mail.smtp.use_ssl": True, "mail.smtp.port": 465, "mail.smtp.ssl.port": 4650}, 4650),
         ({"mail.smtp.use_ssl": True, "mail.smtp.port": 4650}, 4650),  # ssl.port missing
-        ({"mail.smtp.use_ssl": True, "mail.smtp.port": 4650, "mail.smtp.ssl.port": "x"}, 4650),
+        # written but unreadable: it still replaces the port, and PropUtil falls back to 465
+        ({"mail.smtp.use_ssl": True, "mail.smtp.port": 4650, "mail.smtp.ssl.port": "x"}, 465),
         ({"mail.smtp.use_ssl": True, "mail.smtp.ssl.port": "0x1d1"}, 465),
         ({"mail.smtp.use_ssl": True, "mail.smtp.ssl.port": 0}, 0),  # SC103 reports it
         ({"mail.smtp.starttls.enable": True, "mail.smtp.ssl.port": 465}, DEFAULT_PLAIN_PORT),
