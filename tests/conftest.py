@@ -74,6 +74,21 @@ def tls_contexts(certs: Any) -> Any:
 
 
 @pytest.fixture
+def options(tls_contexts: Any) -> Any:
+    """Probe options for the local servers: the test CA trusted, mail.test on loopback."""
+    from smtpcheck.probe.session import ProbeOptions
+    from tests.support.servers import HOST, resolver
+
+    return ProbeOptions(
+        ehlo_name="client.test",
+        tls=tls_contexts,
+        timeout=3.0,
+        resolver=resolver({"mail.test": HOST}),
+        diagnose_after=0.5,
+    )
+
+
+@pytest.fixture
 async def smtp_server() -> Any:
     """Start servers in the test's loop: ``await smtp_server(Smtpd(...))``; all stop after."""
     started: list[Any] = []

@@ -1,6 +1,4 @@
-"""Probe options for the local servers (test CA trusted, mail.test on loopback), a black hole,
-and servers on a thread of their own for the commands that run their own event loop.
-"""
+"""A black hole, and servers on a thread of their own for commands that run their own loop."""
 
 from __future__ import annotations
 
@@ -13,20 +11,7 @@ from typing import Any
 
 import pytest
 
-from smtpcheck.probe.session import ProbeOptions
-from smtpcheck.probe.tls import TlsContexts
-from tests.support.servers import HOST, Smtpd, resolver
-
-
-@pytest.fixture
-def options(tls_contexts: TlsContexts) -> ProbeOptions:
-    return ProbeOptions(
-        ehlo_name="client.test",
-        tls=tls_contexts,
-        timeout=3.0,
-        resolver=resolver({"mail.test": HOST}),
-        diagnose_after=0.5,
-    )
+from tests.support.servers import HOST, Smtpd
 
 
 @pytest.fixture

@@ -1,0 +1,211 @@
+"""smtpcheck's verdict against the real JavaMail, case by case (tests/oracle/cases.json).
+
+Each case is one gateway config and one real server on loopback. The same config goes to
+com.sun.mail jakarta.mail 2.0.0 (the oracle harness, with the credentials passed each way the
+platform may pass them) and to `smtpcheck check` with the same JavaMail profile, and the facts
+must agree: does it work, which host and port JavaMail used, whether TLS was implicit, whether
+STARTTLS and AUTH happened. A case may also pin claims: a rule code smtpcheck must report
+together with what Java must have done for that rule's message to be true.
+
+A case that is known to disagree under a profile carries ``"known": {profile: why}`` and runs
+as a strict xfail, so it fails the day the disagreement is fixed and its mark must go.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import socket
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from smtpcheck.results import GatewayReport, TlsMode
+from tests.support.gateways import gateway, run_check
+from tests.support.javamail import Harness, JavaOutcome, run_javamail
+from tests.support.servers import HOST, PASSWORD, Certs, RawServer, Smtpd, resolver, scripted
+
+__all__: list[str] = []
+
+CASES = json.loads((Path(__file__).parent / "cases.json").read_text())
+PROFILES = ("connect", "authenticator")
+_CAP_MS = 6000  # Java's wait is bounded here; 3 s timeouts in the cases end well before it
+
+
+def _server(name: str, certs: Certs) -> Any:
+    """The named test server, not yet started (None: a port nothing listens on)."""
+    plain_auth = {"EHLO": b"250-mx.test\r\n250 AUTH PLAIN\r\n", "AUTH": b"235 2.7.0 ok\r\n"}
+    servers: dict[str, Callable[[], Any]] = {
+        "plain": lambda: Smtpd(),
+        "plain-auth": lambda: RawServer(scripted(replies=plain_auth)),
+        "no-auth": lambda: RawServer(scripted()),
+        "cram-only": lambda: RawServer(
+            scripted(replies={"EHLO": b"250-mx.test\r\n250 AUTH CRAM-MD5\r\n"})
+        ),
+        "starttls": lambda: Smtpd(tls_context=certs.good),
+        "starttls-auth": lambda: Smtpd(tls_context=certs.good, auth=True),
+        "starttls-auth-login-only": lambda: Smtpd(
+            tls_context=certs.good, auth=True, exclude_mechanisms=("PLAIN",)
+        ),
+        "required-starttls-auth": lambda: Smtpd(
+            tls_context=certs.good, require_starttls=True, auth=True
+        ),
+        "starttls-untrusted": lambda: Smtpd(tls_context=certs.untrusted, auth=True),
+        "starttls-mismatch": lambda: Smtpd(tls_context=certs.mismatch, auth=True),
+        "implicit": lambda: Smtpd(implicit=certs.good),
+        "implicit-auth": lambda: Smtpd(implicit=certs.good, auth=True),
+        "implicit-untrusted": lambda: Smtpd(implicit=certs.untrusted, auth=True),
+        "implicit-mismatch": lambda: Smtpd(implicit=certs.mismatch, auth=True),
+        "implicit-expired": lambda: Smtpd(implicit=certs.expired, auth=True),
+        "silent": lambda: RawServer(scripted(greeting=None)),
+        "greeting-554": lambda: RawServer(scripted(greeting=b"554 5.3.2 not now\r\n")),
+        "garbage": lambda: RawServer(scripted(greeting=b"HTTP/1.1 400 Bad Request\r\n")),
+        "drop-after-greeting": lambda: RawServer(scripted(close_after=frozenset({""}))),
+        "closed": lambda: None,
+    }
+    return servers[name]()
+
+
+def _cases() -> Iterator[Any]:
+    for name, case in CASES.items():
+        for profile in case.get("profiles", PROFILES):
+            marks = []
+            if profile in case.get("known", {}):
+                marks.append(pytest.mark.xfail(reason=case["known"][profile], strict=True))
+            yield pytest.param(name, profile, id=f"{name}[{profile}]", marks=marks)
+
+
+_ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+
+
+def _substitute(value: Any, port: int) -> Any:
+    """Put the server's port into a value: "$PORT" is the int; a prefix says how it is written."""
+    if not isinstance(value, str) or "$PORT" not in value:
+        return value
+    if value == "$PORT":
+        return port
+    kind, _, text = value.partition(":") if ":" in value else ("", "", value)
+    written: Callable[[], Any] | None = {
+        "float": lambda: float(port),
+        "hex": lambda: hex(port),
+        "arabic": lambda: str(port).translate(_ARABIC_INDIC),
+    }.get(kind)
+    return written() if written is not None else text.replace("$PORT", str(port))
+
+
+def _params(case: dict[str, Any], port: int) -> dict[str, Any]:
+    """The case's gateway params: the test gateway for its mode, then the case's own keys."""
+    base = gateway(port, mode=case.get("mode", "starttls"), auth=case.get("auth", True), host=HOST)
+    params = dict(base["params"])
+    params |= {"mail.smtp.timeout": 3000, "mail.smtp.connectiontimeout": 3000}
+    for key, value in case.get("params", {}).items():
+        params[key] = _substitute(value, port)
+    if case.get("password") == "wrong":
+        params["mail.smtp.password"] = "not-" + PASSWORD
+    return params
+
+
+def _smtpcheck_facts(report: GatewayReport) -> dict[str, Any]:
+    probe = report.probe
+    steps = {} if probe is None else {s.name: s.ok for s in probe.steps}
+    endpoint = report.endpoint
+    return {
+        "works": None if probe is None else probe.ok,
+        "port": None if endpoint is None else endpoint.port,
+        "implicit": None if endpoint is None else endpoint.mode is TlsMode.IMPLICIT,
+        "starttls": steps.get("starttls", False) and steps.get("tls", False),
+        "authenticated": steps.get("auth", False),
+    }
+
+
+def _java_facts(java: JavaOutcome) -> dict[str, Any]:
+    return {
+        "works": java.works,
+        "port": java.port,
+        "implicit": java.ssl_from_start,
+        "starttls": java.starttls,
+        "authenticated": java.authenticated,
+    }
+
+
+def _comparable(smtpcheck: dict[str, Any], java: dict[str, Any]) -> list[str]:
+    """The facts both sides know: a JVM that never tried to connect has no port, and a gateway
+    smtpcheck does not probe (no host) has no "works"; its claims carry the case."""
+    return sorted(k for k in java if java[k] is not None and smtpcheck[k] is not None)
+
+
+def _check_claims(case: dict[str, Any], report: GatewayReport, java: JavaOutcome) -> None:
+    codes = {f.code: f for f in report.findings}
+    for code, expected in case.get("claims", {}).items():
+        assert code in codes, f"smtpcheck did not report {code}: {sorted(codes)}"
+        for fact, value in expected.items():
+            if fact == "trace":
+                assert any(value in line for line in java.trace), java.explain()
+            elif fact == "message":
+                assert value in f"{java.exception}: {java.message} {java.cause}", java.explain()
+            elif fact == "says":
+                assert value in codes[code].message, codes[code].message
+            else:
+                assert getattr(java, fact) == value, f"{code}: Java {fact}\n{java.explain()}"
+
+
+@pytest.fixture
+def closed_port() -> Iterator[int]:
+    sock = socket.socket()
+    sock.bind((HOST, 0))  # bound, never listening: connections are refused
+    yield sock.getsockname()[1]
+    sock.close()
+
+
+@pytest.mark.parametrize(("name", "profile"), list(_cases()))
+async def test_smtpcheck_agrees_with_javamail(
+    name, profile, javamail: Harness, smtp_server, certs, options, closed_port
+):
+    case = CASES[name]
+    server = _server(case["server"], certs)
+    port = closed_port if server is None else (await smtp_server(server)).port
+    params = _params(case, port)
+    java = await run_javamail(
+        params,
+        credentials=profile,
+        transport=case.get("transport", "send"),
+        cap_ms=_CAP_MS,
+        truststore=certs.ca_file,
+        harness=javamail,
+    )
+    probe_options = _with_profile(options, profile, case.get("transport", "send"))
+    entry = {"id": 1, "leasable": False, "label": name, "provider": "smtp", "params": params}
+    (report,) = (await run_check([entry], probe_options)).gateways
+
+    theirs = _java_facts(java)
+    ours = _smtpcheck_facts(report)
+    # Only a case that says so may go unprobed: else a rule that stops the probe would "agree".
+    assert (ours["works"] is None) is case.get("unprobed", False), report.findings
+    keys = _comparable(ours, theirs)
+    assert {k: ours[k] for k in keys} == {k: theirs[k] for k in keys}, (
+        f"{name} under {profile}: smtpcheck {ours}, JavaMail {theirs}\n"
+        f"smtpcheck: {report.probe.failure if report.probe else 'not probed'}; "
+        f"{[(f.code, f.message) for f in report.findings if f.severity != 'info']}\n"
+        + java.explain()
+    )
+    _check_claims(case, report, java)
+
+
+def _with_profile(options: Any, credentials: str, transport: str) -> Any:
+    """The run's probe options with this JavaMail profile (Debian's jar is the legacy one)."""
+    from smtpcheck.config.profile import (
+        Credentials,
+        JavaMailProfile,
+        Library,
+        TransportChoice,
+    )
+
+    profile = JavaMailProfile(
+        library=Library.LEGACY,
+        credentials=Credentials(credentials),
+        transport=TransportChoice(transport),
+    )
+    names = resolver({HOST: HOST, "localhost": HOST})
+    return dataclasses.replace(options, profile=profile, resolver=names)
