@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, NoReturn, cast
 
-import pytest
+from tests.support import gate
 
 __all__ = [
     "CAP_MS",
@@ -101,16 +101,8 @@ def available() -> str | None:
 
 
 def refuse(reason: str, env: Mapping[str, str] = os.environ) -> NoReturn:
-    """Skip with ``reason``, or fail under ``CI=true``: CI installs Java, a skip hides a bug.
-
-    Raises:
-        pytest.skip.Exception: outside CI.
-        pytest.fail.Exception: under CI=true.
-    """
-    message = f"real JavaMail unavailable: {reason}"
-    if env.get("CI", "").lower() == "true":
-        pytest.fail(f"{message} (CI=true: these tests must run, not skip)", pytrace=False)
-    pytest.skip(message)
+    """Skip with ``reason``, or fail under ``CI=true`` (see `tests.support.gate.refuse`)."""
+    gate.refuse(f"real JavaMail unavailable: {reason}", env)
 
 
 # --- the compiled harness --------------------------------------------------------------------
