@@ -216,15 +216,15 @@ class _Probe:
             sock.close()  # the transport closes it too; without one it would leak
 
     async def _authenticate(self, client: Client) -> None:
-        problem = _credentials_problem(self.s)
-        if problem is not None:
-            self.rec.record("auth", False, time.perf_counter(), problem)
-            raise StageFailure(FailureKind.NO_CREDENTIALS, problem)
         if not client.supports_extension("auth"):
             # JavaMail logs in only `if (... && supportsExtension("AUTH"))`, else it is
             # connected without it and the server decides at MAIL or RCPT (SC701).
             self.rec.transcript.note("the server does not offer AUTH: JavaMail goes on without it")
             return
+        problem = _credentials_problem(self.s)
+        if problem is not None:
+            self.rec.record("auth", False, time.perf_counter(), problem)
+            raise StageFailure(FailureKind.NO_CREDENTIALS, problem)
         offered = client.server_auth_methods
         mechanism = next((m for m in _AUTH_PREFERENCE if m in offered), None)
         if mechanism is None:
