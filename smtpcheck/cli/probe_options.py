@@ -1,8 +1,8 @@
 """The options of the commands that open SMTP connections: `check` and `discover`.
 
 Defined once here so that ``--timeout``, ``--per-host``, ``--ca-file``, ``--ehlo``,
-``--credentials`` and ``--try-port`` read and behave the same in both; the command receives
-them as one ``probing``.
+``--javamail``, ``--credentials`` and ``--try-port`` read and behave the same in both; the
+command receives them as one ``probing``.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ class ProbeArgs:
     timeout: float
     ca_file: str | None
     ehlo: str | None
+    javamail: str = "angus"
     credentials: str = "connect"
 
     def options(self, **more: Any) -> ProbeOptions:
@@ -42,15 +43,18 @@ class ProbeArgs:
         Raises:
             UsageError: the CA file cannot be loaded, or the EHLO name is not one.
         """
-        from smtpcheck.config.profile import Credentials, JavaMailProfile
+        from smtpcheck.config.profile import Credentials, JavaMailProfile, Library
         from smtpcheck.probe.session import ProbeOptions
         from smtpcheck.probe.tls import build_tls_contexts
 
+        library = Library(self.javamail)
+        # Once per run: loading the CA store is costly.
+        tls = build_tls_contexts(ca_file=self.ca_file, check_name=library is Library.ANGUS)
         return ProbeOptions(
             ehlo_name=machine_name(self.ehlo),
-            tls=build_tls_contexts(ca_file=self.ca_file),  # once per run: loading CAs is costly
+            tls=tls,
             timeout=self.timeout,
-            profile=JavaMailProfile(credentials=Credentials(self.credentials)),
+            profile=JavaMailProfile(library=library, credentials=Credentials(self.credentials)),
             **more,
         )
 
@@ -90,10 +94,19 @@ def probe_options(*, timeout: float) -> Callable[[F], F]:
             metavar="NAME",
             help="Name to send in EHLO [default: this machine's FQDN, looked up once].",
         ),
+        # The choices are the values of smtpcheck.config.profile's enums, written out:
+        # importing them here would load the config package for --help.
+        click.option(
+            "--javamail",
+            type=click.Choice(["angus", "legacy"]),
+            default="angus",
+            show_default=True,
+            help="The platform's JavaMail: angus (Jakarta Mail 2.1+ / Angus Mail: checks the "
+            "certificate's name, even with trust_all_hosts) or legacy (com.sun.mail 2.0 and "
+            "older, JavaMail 1.x: checks no name).",
+        ),
         click.option(
             "--credentials",
-            # The values of smtpcheck.config.profile.Credentials, written out: importing it here
-            # would load the config package for --help.
             type=click.Choice(["connect", "authenticator"]),
             default="connect",
             show_default=True,
@@ -106,7 +119,7 @@ def probe_options(*, timeout: float) -> Callable[[F], F]:
     def decorate(command: F) -> F:
         @functools.wraps(command)
         def with_probing(*args: Any, **kwargs: Any) -> Any:
-            names = ("per_host", "timeout", "ca_file", "ehlo", "credentials")
+            names = ("per_host", "timeout", "ca_file", "ehlo", "javamail", "credentials")
             kwargs["probing"] = ProbeArgs(**{name: kwargs.pop(name) for name in names})
             return command(*args, **kwargs)
 

@@ -221,6 +221,7 @@ def _probed_report(
         result,
         cert_warn_days=options.cert_warn_days,
         slow_greeting_ms=options.slow_greeting_ms,
+        library=options.probe.profile.library,
     )
     try:
         findings = findings + run_live_rules(probed, selection)

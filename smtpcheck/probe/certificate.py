@@ -55,7 +55,7 @@ def tls_info(
     cipher = ssl_object.cipher()
     der = ssl_object.getpeercert(binary_form=True)
     parsed = None
-    if der and verified:
+    if der and verified and ssl_object.context.check_hostname:
         parsed = _known(der, ssl_object)
     if der and parsed is None:
         parsed = _parsed(der, host)

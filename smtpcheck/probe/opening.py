@@ -50,6 +50,7 @@ class Opener:
     insecure: ssl.SSLContext  # for the second looks: which protocol, not whose certificate
     diagnose_after: float  # seconds without a greeting before the second look
     timeout: float  # the run's cap on each phase
+    check_name: bool = True  # the library checks the name even when it trusts any chain
 
     @property
     def host(self) -> str:
@@ -217,3 +218,12 @@ class Opener:
         self.rec.tls = tls
         state = "verified" if verify is None else "NOT verified"
         self.rec.transcript.note(f"TLS: {tls.version} {tls.cipher}, certificate {state}")
+        if verify is not None and self.check_name and tls.name_matches is False:
+            # Angus Mail trusts any chain under ssl.trust="*" but still checks the server's
+            # identity (endpoint identification, on by default since Angus 1.1): it fails here.
+            detail = (
+                f"the certificate is not valid for {self.host}, and JavaMail checks the name "
+                "even when it trusts every certificate"
+            )
+            self.rec.record("certificate", False, time.perf_counter(), detail)
+            raise StageFailure(FailureKind.CERT_INVALID, detail)

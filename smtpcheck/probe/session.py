@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from smtpcheck.config.javamail import SmtpSettings
-from smtpcheck.config.profile import Credentials, JavaMailProfile
+from smtpcheck.config.profile import Credentials, JavaMailProfile, Library
 from smtpcheck.defaults import CHECK_TIMEOUT
 from smtpcheck.errors import UsageError
 from smtpcheck.probe.certificate import VerifyFailure
@@ -63,6 +63,9 @@ class ProbeOptions:
             raise UsageError(f"EHLO name {name!r}: give a host name without spaces")
         if self.timeout <= 0:
             raise UsageError("the timeout must be more than 0 seconds")
+        if self.tls.verifying.check_hostname is not (self.profile.library is Library.ANGUS):
+            # A programming error, not a user's: the contexts were built for another library.
+            raise ValueError("TLS contexts built for another JavaMail library")
 
 
 async def probe_gateway(settings: SmtpSettings, options: ProbeOptions) -> ProbeResult:
@@ -93,6 +96,7 @@ class _Probe:
             insecure=options.tls.insecure,
             diagnose_after=options.diagnose_after,
             timeout=options.timeout,
+            check_name=options.profile.library is Library.ANGUS,
         )
 
     async def run(self) -> ProbeResult:

@@ -29,17 +29,21 @@ __all__ = ["Handshake", "TlsContexts", "build_tls_contexts", "quickack", "watch_
 class TlsContexts:
     """The two client contexts of a run: the one that verifies, and the one that only reads."""
 
-    verifying: ssl.SSLContext  # CERT_REQUIRED and host name check, as JavaMail does by default
+    verifying: ssl.SSLContext  # CERT_REQUIRED, and the host name check if the library does it
     insecure: ssl.SSLContext  # no verification: for trust_all_hosts and for reading a bad cert
 
 
-def build_tls_contexts(*, ca_file: str | None = None) -> TlsContexts:
+def build_tls_contexts(*, ca_file: str | None = None, check_name: bool = True) -> TlsContexts:
     """Build the run's contexts: the system CAs plus ``ca_file`` (PEM) when given.
+
+    ``check_name`` False verifies the chain only, as com.sun.mail <= 2.0 does by default
+    (mail.smtp.ssl.checkserveridentity false); Angus Mail checks the name.
 
     Raises:
         UsageError: ``ca_file`` cannot be read or holds no certificate.
     """
     verifying = ssl.create_default_context()
+    verifying.check_hostname = check_name
     if ca_file is not None:
         # create_default_context(cafile=...) would load only that file; JavaMail trusts the
         # system store too, so the extra CA is added on top of it.

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Generic, TypeVar
 
+from smtpcheck.config.profile import Library
 from smtpcheck.defaults import CERT_WARN_DAYS, SLOW_GREETING_MS
 from smtpcheck.results import FailureKind, Finding, ProbeFailure, ProbeResult, Severity
 
@@ -95,6 +96,7 @@ class ProbedGateway:
     probe: ProbeResult
     cert_warn_days: int = CERT_WARN_DAYS
     slow_greeting_ms: float = SLOW_GREETING_MS
+    library: Library = Library.ANGUS  # whose behaviour the findings describe
 
     def failed(self, *kinds: FailureKind) -> ProbeFailure | None:
         """Return the probe's failure when it is of one of these kinds, else None."""

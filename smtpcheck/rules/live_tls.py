@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from smtpcheck.config.profile import Library
 from smtpcheck.results import FailureKind, PortHint, Severity, TlsMode
 from smtpcheck.rules.base import ProbedGateway, Scope, Violation, rule
 
@@ -199,12 +200,16 @@ def certificate_name_mismatch(live: ProbedGateway) -> Iterator[Violation]:
 
     What it checks:
         That the certificate's subjectAltName (or, without one, its common name) covers
-        `mail.smtp.host` (RFC 6125; an IP address needs an IP entry). A warning when
-        `mail.smtp.ssl.trust_all_hosts` is on.
+        `mail.smtp.host` (RFC 6125; an IP address needs an IP entry). A warning under
+        `--javamail legacy`, whose library does not check the name.
 
     Why it matters:
-        Current JavaMail checks the server's identity: a certificate for another name fails
-        every message, as if someone were intercepting the connection.
+        Current JavaMail (Angus Mail, Jakarta Mail 2.1+) checks the server's identity, and
+        still does with `mail.smtp.ssl.trust_all_hosts` (ssl.trust="*" trusts any chain, not
+        any name): a certificate for another name fails every message, as if someone were
+        intercepting the connection. com.sun.mail 2.0 and JavaMail 1.x check no name by
+        default (mail.smtp.ssl.checkserveridentity false), so there it connects: it breaks the
+        day the platform upgrades.
 
     Bad:
         mail.smtp.host set to the server's IP address, or to a CNAME the certificate lacks.
@@ -220,11 +225,22 @@ def certificate_name_mismatch(live: ProbedGateway) -> Iterator[Violation]:
         return
     host = live.config.settings.host
     names = f": it names {', '.join(tls.cert.san or (tls.cert.subject,))}" if tls.cert else ""
+    if live.library is Library.LEGACY:
+        consequence = (
+            ": com.sun.mail 2.0 and older check no name and connect, Angus Mail (Jakarta "
+            "Mail 2.1+) refuses it"
+        )
+    else:
+        consequence = ": JavaMail refuses it" + (
+            ", trust_all_hosts or not (it trusts any chain, not any name)"
+            if live.config.settings.trust_all_hosts
+            else ""
+        )
     yield Violation(
-        f"the certificate is not valid for {host}{names}" + _trust_all_note(live),
+        f"the certificate is not valid for {host}{names}{consequence}",
         param="mail.smtp.host",
         fix="set mail.smtp.host to a name the certificate carries, or reissue the certificate",
-        severity=_trust_all_severity(live),
+        severity=Severity.WARNING if live.library is Library.LEGACY else None,
     )
 
 

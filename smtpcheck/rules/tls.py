@@ -172,8 +172,9 @@ def certificate_checks_disabled(config: SmtpGateway) -> Iterator[Violation]:
         Without certificate checks anyone on the path can pose as the mail server and read the
         password and every message: the connection is encrypted, but to whom is unknown. RFC 8314
         §5 says such a session must not count as confidential. Fine for a test server with a
-        self-signed certificate; a risk for anything real. smtpcheck still verifies the
-        certificate and reports what it finds.
+        self-signed certificate; a risk for anything real. JavaMail then trusts any chain
+        (ssl.trust="*"); Angus Mail still checks the certificate's name, older com.sun.mail
+        checks nothing. smtpcheck still verifies the certificate and reports what it finds.
 
     Bad:
         {"mail.smtp.ssl.trust_all_hosts": true}
@@ -190,7 +191,7 @@ def certificate_checks_disabled(config: SmtpGateway) -> Iterator[Violation]:
     """
     if config.settings.trust_all_hosts and config.settings.mode is not TlsMode.NONE:
         yield Violation(
-            "mail.smtp.ssl.trust_all_hosts=true: the server's certificate is not checked, so "
+            "mail.smtp.ssl.trust_all_hosts=true: JavaMail trusts any certificate chain, so "
             "anyone on the path can pose as the server",
             param="mail.smtp.ssl.trust_all_hosts",
             fix="use a certificate from a trusted CA and set mail.smtp.ssl.trust_all_hosts=false",

@@ -242,14 +242,3 @@ async def test_cli_credentials_choose_whether_auth_off_still_logs_in(
     assert result["works"] is works, result
     assert server.counter.logins == logins
     assert code == (0 if works else 1)  # SC302 is a warning: a working gateway passes
-
-
-def test_cli_credentials_choices_are_the_profile_values():
-    import click
-
-    from smtpcheck.cli.check_cmd import check
-    from smtpcheck.config.profile import Credentials
-
-    (option,) = [p for p in check.params if p.name == "credentials"]
-    assert isinstance(option.type, click.Choice)
-    assert list(option.type.choices) == [c.value for c in Credentials]

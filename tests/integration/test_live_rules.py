@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from smtpcheck.config.loading import document_from_data
+from smtpcheck.config.profile import Library
 from smtpcheck.results import (
     CertInfo,
     FailureKind,
@@ -69,7 +72,18 @@ def test_certificate_problems_are_warnings_under_trust_all_hosts():
     strict = _codes(_live(probe))
     lenient = _codes(_live(probe, params={"mail.smtp.ssl.trust_all_hosts": True}))
     assert strict == dict.fromkeys(("SC604", "SC605", "SC606"), Severity.ERROR)
-    assert lenient == dict.fromkeys(("SC604", "SC605", "SC606"), Severity.WARNING)
+    # ssl.trust="*" trusts any chain, expired or not; Angus Mail still checks the name.
+    assert lenient == {**dict.fromkeys(("SC604", "SC606"), Severity.WARNING), "SC605": "error"}
+
+
+def test_name_mismatch_is_a_warning_for_the_legacy_library():
+    cert = CertInfo("CN=x", "CN=ca", ("other.test",), "2030-01-01T00:00:00Z", 900)
+    tls = TlsInfo("TLSv1.3", "X", verified=True, cert=cert, name_matches=False)
+    probe = ProbeResult(steps=(), ms=1.0, tls=tls)
+    live = dataclasses.replace(_live(probe), library=Library.LEGACY)
+    (finding,) = run_live_rules(live, Selection())
+    assert (finding.code, finding.severity) == ("SC605", "warning")
+    assert "Angus Mail (Jakarta Mail 2.1+) refuses it" in finding.message
 
 
 def test_skipped_probe_says_why_and_nothing_else():

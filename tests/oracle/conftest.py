@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from smtpcheck.probe.tls import TlsContexts, build_tls_contexts
 from tests.support.javamail import Harness, available, build_harness, refuse
+from tests.support.servers import Certs
 
-__all__ = ["javamail"]
+__all__ = ["javamail", "legacy_tls"]
 
 
 @pytest.fixture(scope="session")
@@ -16,3 +18,9 @@ def javamail(tmp_path_factory: pytest.TempPathFactory) -> Harness:
     if reason is not None:
         refuse(reason)
     return build_harness(tmp_path_factory.mktemp("javamail"))
+
+
+@pytest.fixture(scope="session")
+def legacy_tls(certs: Certs) -> TlsContexts:
+    """The run's contexts for the legacy library (Debian's com.sun.mail 2.0.0): no name check."""
+    return build_tls_contexts(ca_file=certs.ca_file, check_name=False)

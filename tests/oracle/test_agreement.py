@@ -161,7 +161,7 @@ def closed_port() -> Iterator[int]:
 
 @pytest.mark.parametrize(("name", "profile"), list(_cases()))
 async def test_smtpcheck_agrees_with_javamail(
-    name, profile, javamail: Harness, smtp_server, certs, options, closed_port
+    name, profile, javamail: Harness, smtp_server, certs, options, legacy_tls, closed_port
 ):
     case = CASES[name]
     server = _server(case["server"], certs)
@@ -175,7 +175,7 @@ async def test_smtpcheck_agrees_with_javamail(
         truststore=certs.ca_file,
         harness=javamail,
     )
-    probe_options = _with_profile(options, profile, case.get("transport", "send"))
+    probe_options = _with_profile(options, legacy_tls, profile, case.get("transport", "send"))
     entry = {"id": 1, "leasable": False, "label": name, "provider": "smtp", "params": params}
     (report,) = (await run_check([entry], probe_options)).gateways
 
@@ -193,7 +193,7 @@ async def test_smtpcheck_agrees_with_javamail(
     _check_claims(case, report, java)
 
 
-def _with_profile(options: Any, credentials: str, transport: str) -> Any:
+def _with_profile(options: Any, tls: Any, credentials: str, transport: str) -> Any:
     """The run's probe options with this JavaMail profile (Debian's jar is the legacy one)."""
     from smtpcheck.config.profile import (
         Credentials,
@@ -208,4 +208,4 @@ def _with_profile(options: Any, credentials: str, transport: str) -> Any:
         transport=TransportChoice(transport),
     )
     names = resolver({HOST: HOST, "localhost": HOST})
-    return dataclasses.replace(options, profile=profile, resolver=names)
+    return dataclasses.replace(options, tls=tls, profile=profile, resolver=names)

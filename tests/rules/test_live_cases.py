@@ -9,7 +9,8 @@ fire) and ``fail`` cases (it must). A case is what a probe observed, checked aga
   tls_error}``, ``tls`` as `TlsInfo`'s fields with an optional ``cert``, the extension and
   mechanism lists, and ``port_hint``;
 - or ``not_probed``: the reason the gateway was not probed at all (SC508);
-- optionally ``cert_warn_days`` and ``slow_greeting_ms`` (the run's thresholds) and ``note``.
+- optionally ``cert_warn_days`` and ``slow_greeting_ms`` (the run's thresholds), ``library``
+  (``--javamail``) and ``note``.
 
 A fail case may also pin ``severity``, ``param`` and a substring of ``message``.
 """
@@ -24,6 +25,7 @@ import pytest
 
 from smtpcheck import rules
 from smtpcheck.config.loading import document_from_data
+from smtpcheck.config.profile import Library
 from smtpcheck.results import (
     CertInfo,
     FailureKind,
@@ -48,7 +50,7 @@ from tests.rules.support import (
 CASES_DIR = Path(__file__).parent / "live_cases"
 
 _INPUTS = {"probe", "not_probed"}
-_OPTIONAL = {"params", "cert_warn_days", "slow_greeting_ms", "note"}
+_OPTIONAL = {"params", "cert_warn_days", "slow_greeting_ms", "library", "note"}
 _EXPECTATIONS = {"severity", "param", "message"}
 _LIVE_SCOPES = (Scope.LIVE, Scope.NOT_PROBED)
 _TABLES = load_tables(CASES_DIR)
@@ -108,7 +110,8 @@ def findings_of(case: Mapping[str, Any]) -> list[Finding]:
     smtp = SmtpGateway.of(entry)
     assert smtp is not None, "the case's params do not make a valid SMTP gateway"
     thresholds = {k: case[k] for k in ("cert_warn_days", "slow_greeting_ms") if k in case}
-    probed = ProbedGateway(smtp, probe_of(case["probe"]), **thresholds)
+    library = Library(case.get("library", Library.ANGUS))
+    probed = ProbedGateway(smtp, probe_of(case["probe"]), library=library, **thresholds)
     return rules.run_live_rules(probed, rules.Selection())
 
 
