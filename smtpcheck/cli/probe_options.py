@@ -1,8 +1,8 @@
 """The options of the commands that open SMTP connections: `check` and `discover`.
 
 Defined once here so that ``--timeout``, ``--per-host``, ``--ca-file``, ``--ehlo``,
-``--javamail``, ``--credentials`` and ``--try-port`` read and behave the same in both; the
-command receives them as one ``probing``.
+``--javamail``, ``--credentials``, ``--transport`` and ``--try-port`` read and behave the same
+in both; the command receives them as one ``probing``.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ class ProbeArgs:
     ehlo: str | None
     javamail: str = "angus"
     credentials: str = "connect"
+    transport: str = "send"
 
     def options(self, **more: Any) -> ProbeOptions:
         """Return the run's probe options; ``more`` sets the others (``send_to``…).
@@ -43,7 +44,12 @@ class ProbeArgs:
         Raises:
             UsageError: the CA file cannot be loaded, or the EHLO name is not one.
         """
-        from smtpcheck.config.profile import Credentials, JavaMailProfile, Library
+        from smtpcheck.config.profile import (
+            Credentials,
+            JavaMailProfile,
+            Library,
+            TransportChoice,
+        )
         from smtpcheck.probe.session import ProbeOptions
         from smtpcheck.probe.tls import build_tls_contexts
 
@@ -54,7 +60,11 @@ class ProbeArgs:
             ehlo_name=machine_name(self.ehlo),
             tls=tls,
             timeout=self.timeout,
-            profile=JavaMailProfile(library=library, credentials=Credentials(self.credentials)),
+            profile=JavaMailProfile(
+                library=library,
+                credentials=Credentials(self.credentials),
+                transport=TransportChoice(self.transport),
+            ),
             **more,
         )
 
@@ -114,12 +124,29 @@ def probe_options(*, timeout: float) -> Callable[[F], F]:
             "whenever both are set, even with mail.smtp.auth off; a Session Authenticator only "
             "under mail.smtp.auth.",
         ),
+        click.option(
+            "--transport",
+            type=click.Choice(["send", "session"]),
+            default="send",
+            show_default=True,
+            help="Which transport the platform asks for: send (Transport.send: always SMTP, "
+            "mail.transport.protocol ignored) or session (session.getTransport(): follows "
+            "mail.transport.protocol, so smtps reads only mail.smtps.* keys).",
+        ),
     ]
 
     def decorate(command: F) -> F:
         @functools.wraps(command)
         def with_probing(*args: Any, **kwargs: Any) -> Any:
-            names = ("per_host", "timeout", "ca_file", "ehlo", "javamail", "credentials")
+            names = (
+                "per_host",
+                "timeout",
+                "ca_file",
+                "ehlo",
+                "javamail",
+                "credentials",
+                "transport",
+            )
             kwargs["probing"] = ProbeArgs(**{name: kwargs.pop(name) for name in names})
             return command(*args, **kwargs)
 

@@ -32,6 +32,7 @@ __all__ = [
     "mode_of",
     "pinned_params",
     "settings_of",
+    "smtps_endpoint",
 ]
 
 DEFAULT_PLAIN_PORT = 25
@@ -240,3 +241,24 @@ def settings_of(params: SmtpParams) -> SmtpSettings:
         protocol=(params.protocol or "smtp"),
         debug=java_bool(params.debug),
     )
+
+
+def smtps_endpoint(params: SmtpParams) -> Endpoint:
+    """Return where JavaMail's SSL transport connects: it reads only mail.smtps.* keys.
+
+    That is what ``session.getTransport()`` gives under mail.transport.protocol=smtps: no
+    mail.smtps.host means localhost (SMTPTransport.protocolConnect), no port means 465.
+    """
+    extra = params.model_extra or {}
+    host = extra.get("mail.smtps.host")
+    port = extra.get("mail.smtps.port")
+    return Endpoint(
+        host=host if isinstance(host, str) and host else "localhost",
+        port=_smtps_port(port),
+        mode=TlsMode.IMPLICIT,
+    )
+
+
+def _smtps_port(value: object) -> int:
+    number = java_int(value) if isinstance(value, int | float | str) else None
+    return DEFAULT_SSL_PORT if number is None else number

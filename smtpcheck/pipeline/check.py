@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 from smtpcheck._version import __version__
 from smtpcheck.config.address import host_problem
 from smtpcheck.config.documents import SourceDocument
+from smtpcheck.config.javamail import smtps_endpoint
+from smtpcheck.config.profile import TransportChoice
 from smtpcheck.defaults import CERT_WARN_DAYS, DISCOVER_TIMEOUT, SLOW_GREETING_MS
 from smtpcheck.pipeline.inventory import (
     Inventory,
@@ -128,10 +130,10 @@ async def check_inventory(
         if gateway is None:
             reports[index] = gateway_report(entry, findings)
             continue
-        skipped = not_probed(gateway)
+        skipped = not_probed(gateway, options.probe.profile.transport)
         if skipped is not None:
             findings += run_not_probed_rules(skipped, selection)
-            reports[index] = gateway_report(entry, findings)
+            reports[index] = gateway_report(entry, findings, endpoint=skipped.endpoint)
             continue
         probed.append((index, gateway, findings))
     results = await probe_all(
@@ -148,9 +150,21 @@ async def check_inventory(
     return Report(gateways=gateways, findings=inventory.findings, version=__version__)
 
 
-def not_probed(gateway: SmtpGateway) -> NotProbed | None:
+def not_probed(
+    gateway: SmtpGateway, transport: TransportChoice = TransportChoice.SEND
+) -> NotProbed | None:
     """Return why a gateway's config cannot be probed as it is, or None when it can."""
     entry, settings = gateway.entry, gateway.settings
+    if transport is TransportChoice.SESSION and settings.protocol == "smtps":
+        # The SSL transport reads only mail.smtps.* keys: what it would connect to is not
+        # what these params describe (SC207), and without mail.smtps.host it is the
+        # platform's own machine, which a probe from here cannot stand for.
+        where = smtps_endpoint(gateway.params)
+        return NotProbed(
+            "under session.getTransport() and protocol smtps JavaMail ignores the mail.smtp.* "
+            f"params and connects to {where.host}, {where.describe()} (SC207)",
+            endpoint=where,
+        )
     if entry.unset_variables:
         names = ", ".join(f"${{{u.name}}}" for u in entry.unset_variables)
         return NotProbed(f"{names} not set in the environment (SC008)")

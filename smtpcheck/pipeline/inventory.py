@@ -13,6 +13,7 @@ from smtpcheck.config.documents import GatewayEntry, SourceDocument
 from smtpcheck.errors import UsageError
 from smtpcheck.redaction import redact
 from smtpcheck.results import (
+    Endpoint,
     Finding,
     GatewayReport,
     ProbeResult,
@@ -86,8 +87,12 @@ def gateway_report(
     *,
     probe: ProbeResult | None = None,
     suggestion: Suggestion | None = None,
+    endpoint: Endpoint | None = None,
 ) -> GatewayReport:
-    """Build one gateway's report, deciding its status from its findings."""
+    """Build one gateway's report, deciding its status from its findings.
+
+    ``endpoint``: where JavaMail connects, when that is not what the params say (SC207).
+    """
     if any(f.code == "SC901" for f in findings):
         status = Status.ERROR
     elif not entry.is_smtp:
@@ -103,7 +108,8 @@ def gateway_report(
         kind=entry.kind,
         source=entry.source,
         status=status,
-        endpoint=settings.endpoint if settings is not None and entry.is_smtp else None,
+        endpoint=endpoint
+        or (settings.endpoint if settings is not None and entry.is_smtp else None),
         findings=tuple(findings),
         probe=probe,
         suggestion=suggestion,

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from smtpcheck.config.javamail import SmtpSettings
-from smtpcheck.config.profile import Credentials, JavaMailProfile, Library
+from smtpcheck.config.profile import Credentials, JavaMailProfile, Library, TransportChoice
 from smtpcheck.defaults import CHECK_TIMEOUT
 from smtpcheck.errors import UsageError
 from smtpcheck.probe.certificate import VerifyFailure
@@ -133,12 +133,24 @@ class _Probe:
         return failure
 
     async def _probe(self) -> None:
+        if self.o.profile.transport is TransportChoice.SESSION and self.s.protocol not in (
+            "smtp",
+            "smtps",
+        ):
+            # session.getTransport() looks the protocol up (case-sensitively) among the
+            # providers; Transport.send never does, it takes SMTP for an Internet address.
+            stop = (
+                f"session.getTransport() has no transport for protocol {self.s.protocol!r}: "
+                "JavaMail fails (NoSuchProviderException) before connecting"
+            )
+            self.rec.record("transport", False, time.perf_counter(), stop)
+            raise StageFailure(FailureKind.NO_TRANSPORT, stop)
         credentials = self.o.profile.credentials
-        stop = _stopped_before_connecting(self.s, credentials)
-        if self.s.logs_in(credentials) and stop is not None:
+        refused = _stopped_before_connecting(self.s, credentials)
+        if self.s.logs_in(credentials) and refused is not None:
             # Service.connect gives up before opening a socket: so does the probe.
-            self.rec.record("auth", False, time.perf_counter(), stop)
-            raise StageFailure(FailureKind.NO_CREDENTIALS, stop)
+            self.rec.record("auth", False, time.perf_counter(), refused)
+            raise StageFailure(FailureKind.NO_CREDENTIALS, refused)
         addresses = await self._resolve()
         try:
             await self._session(addresses, self.o.tls.verifying)

@@ -71,6 +71,7 @@ class Endpoint:
 class FailureKind(StrEnum):
     """Why a probe stopped, named by the stage that failed."""
 
+    NO_TRANSPORT = "no_transport"  # JavaMail has no transport for the protocol asked for
     DNS = "dns"
     CONNECT_REFUSED = "connect_refused"
     CONNECT_TIMEOUT = "connect_timeout"
@@ -184,3 +185,4 @@ class NotProbed:
     """
 
     reason: str
+    endpoint: Endpoint | None = None  # where JavaMail would connect, when not where params say

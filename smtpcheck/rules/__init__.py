@@ -97,6 +97,7 @@ LIVE_RULES: tuple[Rule[ProbedGateway], ...] = (
     live_connection.greeting_rejected,
     live_connection.protocol_error,
     live_connection.slow_greeting,
+    live_connection.no_transport,
     live_tls.starttls_not_offered,
     live_tls.starttls_failed,
     live_tls.tls_handshake_failed,

@@ -13,6 +13,7 @@ __all__ = [
     "dns_failure",
     "greeting_rejected",
     "no_greeting",
+    "no_transport",
     "probe_skipped",
     "protocol_error",
     "slow_greeting",
@@ -275,6 +276,36 @@ def probe_skipped(not_probed: NotProbed) -> Iterator[Violation]:
         Fix the findings named in the message, then run smtpcheck check again.
     """
     yield Violation(f"not probed: {not_probed.reason}")
+
+
+@rule(code="SC509", slug="no-transport", severity=Severity.ERROR, scope=Scope.LIVE)
+def no_transport(live: ProbedGateway) -> Iterator[Violation]:
+    """JavaMail has no transport for the protocol the config names.
+
+    What it checks:
+        Under `--transport session` (the platform calls `session.getTransport()`, which follows
+        `mail.transport.protocol`): that the protocol is exactly `smtp` or `smtps`.
+
+    Why it matters:
+        Any other name, `SMTP` in capitals included, makes JavaMail throw
+        NoSuchProviderException before it connects: every message fails. `Transport.send`
+        ignores the key, so under `--transport send` this rule never fires (SC206 still warns).
+
+    Bad:
+        {"mail.transport.protocol": "SMTP"} with the platform calling session.getTransport().
+
+    Good:
+        {"mail.transport.protocol": "smtp"}
+
+    Fix:
+        Set mail.transport.protocol to smtp.
+    """
+    if (failure := live.failed(FailureKind.NO_TRANSPORT)) is not None:
+        yield Violation(
+            failure.detail,
+            param="mail.transport.protocol",
+            fix="set mail.transport.protocol to smtp",
+        )
 
 
 def _port_param(live: ProbedGateway) -> str:

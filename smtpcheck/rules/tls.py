@@ -238,8 +238,10 @@ def invalid_protocol(config: SmtpGateway) -> Iterator[Violation]:
         `mail.transport.protocol`, when given.
 
     Why it matters:
-        JavaMail has exactly two SMTP transports, `smtp` and `smtps`; any other name (`SMTP`,
-        `tls`, `smtp+starttls`) makes it fail with "no provider for protocol".
+        JavaMail has exactly two SMTP transports, `smtp` and `smtps`, looked up by exact name:
+        if the platform calls `session.getTransport()`, any other name (`SMTP`, `tls`,
+        `smtp+starttls`) makes it fail with NoSuchProviderException before connecting (SC509
+        under `--transport session`); `Transport.send` ignores the key.
 
     Bad:
         {"mail.transport.protocol": "tls"}
@@ -253,7 +255,8 @@ def invalid_protocol(config: SmtpGateway) -> Iterator[Violation]:
     protocol = config.params.protocol
     if protocol is not None and protocol not in ("smtp", "smtps"):
         yield Violation(
-            f"mail.transport.protocol is {protocol!r}: JavaMail knows only smtp and smtps",
+            f"mail.transport.protocol is {protocol!r}: JavaMail knows only smtp and smtps; "
+            "session.getTransport() fails on it, Transport.send ignores it",
             param="mail.transport.protocol",
             fix="set mail.transport.protocol to smtp (choose TLS with use_ssl or starttls.enable)",
         )
@@ -267,10 +270,12 @@ def smtps_protocol_mismatch(config: SmtpGateway) -> Iterator[Violation]:
         `mail.transport.protocol` set to `smtps`.
 
     Why it matters:
-        JavaMail names its properties after the protocol: under `smtps` it reads
-        `mail.smtps.host`, `mail.smtps.port` and so on, so every `mail.smtp.*` param here
-        would be ignored if passed through. The panel always writes `smtp` and selects implicit
-        TLS with `mail.smtp.use_ssl`.
+        JavaMail names its properties after the protocol. If the platform calls
+        `session.getTransport()`, protocol `smtps` gives the SSL transport, which reads only
+        `mail.smtps.host`, `mail.smtps.port` and so on: every `mail.smtp.*` param here is
+        ignored, and it connects to localhost, port 465, with no timeouts (observed with the
+        real library). `Transport.send` ignores the key and uses these params. The panel always
+        writes `smtp` and selects implicit TLS with `mail.smtp.use_ssl`.
 
     Bad:
         {"mail.transport.protocol": "smtps", "mail.smtp.use_ssl": true,
@@ -288,8 +293,9 @@ def smtps_protocol_mismatch(config: SmtpGateway) -> Iterator[Violation]:
     if config.params.protocol == "smtps":
         tail = "" if config.settings.mode is TlsMode.IMPLICIT else ", and use_ssl is off"
         yield Violation(
-            "mail.transport.protocol=smtps: JavaMail then reads mail.smtps.* keys and ignores "
-            f"these mail.smtp.* params{tail}",
+            "mail.transport.protocol=smtps: with session.getTransport() JavaMail reads only "
+            "mail.smtps.* keys, ignores these mail.smtp.* params and connects to localhost:465; "
+            f"Transport.send ignores the key{tail}",
             param="mail.transport.protocol",
             fix="set mail.transport.protocol=smtp and select implicit TLS with "
             "mail.smtp.use_ssl=true",

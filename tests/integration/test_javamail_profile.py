@@ -13,7 +13,7 @@ import click
 import pytest
 
 from smtpcheck.cli.check_cmd import check
-from smtpcheck.config.profile import Credentials, JavaMailProfile, Library
+from smtpcheck.config.profile import Credentials, JavaMailProfile, Library, TransportChoice
 from smtpcheck.probe.session import ProbeOptions
 from smtpcheck.probe.tls import build_tls_contexts
 from smtpcheck.results import FailureKind
@@ -69,7 +69,10 @@ def test_contexts_built_for_another_library_are_refused(options):
         dataclasses.replace(options, profile=JavaMailProfile(library=Library.LEGACY))
 
 
-@pytest.mark.parametrize(("name", "enum"), [("javamail", Library), ("credentials", Credentials)])
+@pytest.mark.parametrize(
+    ("name", "enum"),
+    [("javamail", Library), ("credentials", Credentials), ("transport", TransportChoice)],
+)
 def test_cli_profile_choices_are_the_enum_values(name, enum):
     (option,) = [p for p in check.params if p.name == name]
     assert isinstance(option.type, click.Choice)
