@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from smtpcheck.defaults import FAIL_ON
 from smtpcheck.errors import SmtpcheckError
 
 if TYPE_CHECKING:
@@ -25,14 +26,18 @@ EXIT_FAIL = 1  # a gateway failed, or a finding at or above --fail-on
 EXIT_ERROR = 2  # the run could not happen: bad options, unreadable path, unusable panel API
 
 
-def exit_code(report: Report, *, fmt: str, fail_on: Severity) -> int:
-    """Return the exit status of a finished run, as the output format's consumer reads it."""
+def exit_code(report: Report, *, fmt: str, fail_on: Severity | None) -> int:
+    """Return the exit status of a finished run, as the output format's consumer reads it.
+
+    ``fail_on`` None: ``--fail-on`` was not given, and each format applies its own default.
+    """
     from smtpcheck.reporters import REPORTERS
+    from smtpcheck.results import Severity
 
     status = REPORTERS[fmt].status(report, fail_on)
     if status is not None:
         return status
-    return EXIT_FAIL if report.fails(fail_on) else EXIT_OK
+    return EXIT_FAIL if report.fails(fail_on or Severity(FAIL_ON)) else EXIT_OK
 
 
 @contextmanager

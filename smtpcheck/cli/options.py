@@ -48,17 +48,17 @@ class ReportOptions:
     output: Path | None = None
     select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
-    fail_on: str = FAIL_ON
+    fail_on: str | None = None  # None: not given, each format's own default
     gateway_ids: tuple[int, ...] = ()
     no_color: bool = False
     verbose: bool = False
 
     @property
-    def severity(self) -> Severity:
-        """Return ``--fail-on`` as a severity."""
+    def severity(self) -> Severity | None:
+        """Return ``--fail-on`` as a severity, or None when it was not given."""
         from smtpcheck.results import Severity
 
-        return Severity(self.fail_on)
+        return None if self.fail_on is None else Severity(self.fail_on)
 
     def lint(self) -> LintOptions:
         """Return the rule selection and gateway filter of the run.
@@ -135,9 +135,9 @@ _OPTIONS = [
     click.option(
         "--fail-on",
         type=click.Choice(["error", "warning"]),  # Severity, not imported here
-        default=FAIL_ON,
-        show_default=True,
-        help="Lowest finding severity that makes the exit code 1.",
+        default=None,  # to tell "not given" apart: --format nagios judges by "works" then
+        help=f"Lowest finding severity that makes the exit code 1 [default: {FAIL_ON}; with "
+        "--format nagios, CRITICAL only for a gateway that does not work].",
     ),
     click.option(
         "--gateway",

@@ -12,25 +12,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import cast
 
-from smtpcheck.defaults import FAIL_ON
 from smtpcheck.results import Report, Severity
 
 __all__ = ["RenderOptions", "Reporter"]
-
-_FAIL_ON = Severity(FAIL_ON)  # --fail-on's default, for a renderer not given the run's
-
 
 @dataclass(frozen=True, slots=True)
 class RenderOptions:
     """How to render: colour for a terminal, details and transcripts for ``-v``.
 
-    ``fail_on`` is the run's ``--fail-on``: formats that state a verdict (nagios) agree with the
-    exit code.
+    ``fail_on`` is the run's ``--fail-on`` (None: not given): formats that state a verdict
+    (nagios) agree with the exit code.
     """
 
     color: bool = False
     verbose: bool = False
-    fail_on: Severity = _FAIL_ON
+    fail_on: Severity | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +37,7 @@ class Reporter:
     media_type: str
     module: str  # e.g. "smtpcheck.reporters.junit": xml.etree costs a run that never needs it
     function: str  # (Report, RenderOptions) -> str
-    exit_code: str | None = None  # (Report, Severity) -> int, when the format has its own
+    exit_code: str | None = None  # (Report, Severity | None) -> int, for a format's own
     unusable: str | None = None  # (message) -> (text, exit code), for a run that cannot happen
 
     def render(self, report: Report, options: RenderOptions) -> str:
@@ -49,11 +45,12 @@ class Reporter:
         render = cast(Callable[[Report, RenderOptions], str], self._load(self.function))
         return render(report, options)
 
-    def status(self, report: Report, fail_on: Severity) -> int | None:
+    def status(self, report: Report, fail_on: Severity | None) -> int | None:
         """Return the exit status this format's consumer reads, or None for the usual one."""
         if self.exit_code is None:
             return None
-        return cast(Callable[[Report, Severity], int], self._load(self.exit_code))(report, fail_on)
+        status = cast(Callable[[Report, Severity | None], int], self._load(self.exit_code))
+        return status(report, fail_on)
 
     def could_not_run(self, message: str) -> tuple[str, int] | None:
         """Return the output and exit status of a run that could not happen, or None."""

@@ -50,19 +50,27 @@ _SOURCE_WORD = {Severity.ERROR: "FAILED", Severity.WARNING: "WARNING", Severity.
 _SAFE_LABEL = re.compile(r"[^A-Za-z0-9_]+")
 
 
-def nagios_state(report: Report, fail_on: Severity) -> NagiosState:
+def nagios_state(report: Report, fail_on: Severity | None) -> NagiosState:
     """Return the verdict on a run.
 
-    CRITICAL: a gateway failed, or a finding reached ``fail_on`` (so ``--fail-on warning`` makes
-    warnings critical). UNKNOWN: the check itself broke for a gateway (status ``error``), or no
-    SMTP gateway was checked at all. A known failure outranks an unknown, so one broken check
-    never hides a failed gateway from the alert. WARNING: any warning. Otherwise OK.
+    CRITICAL: a gateway failed (it does not work, or, not probed, an error says it cannot), a
+    source could not be read, or — when ``--fail-on`` is given — a finding reached it (so
+    ``--fail-on error`` makes an error finding on a working gateway critical, and ``--fail-on
+    warning`` every warning). Without ``--fail-on``, a gateway that works but has problems
+    ("works, but …") is a WARNING: an alert at night means mail does not go out. UNKNOWN: the
+    check itself broke for a gateway (status ``error``), or no SMTP gateway was checked at
+    all. A known failure outranks an unknown, so one broken check never hides a failed
+    gateway from the alert. WARNING: any warning. Otherwise OK.
     """
     judged = [g for g in report.gateways if g.status is not Status.ERROR]
     # An errored gateway's SC901 finding says the check broke, not that the gateway is bad.
     findings = [*report.findings, *(f for g in judged for f in g.findings)]
     worst = max((f.severity.rank for f in findings), default=Severity.INFO.rank)
-    if any(g.status is Status.FAILED for g in judged) or worst >= fail_on.rank:
+    worst_source = max((f.severity.rank for f in report.findings), default=Severity.INFO.rank)
+    critical = fail_on.rank if fail_on is not None else Severity.ERROR.rank
+    if any(g.status is Status.FAILED for g in judged) or worst_source >= critical:
+        return NagiosState.CRITICAL
+    if fail_on is not None and worst >= fail_on.rank:
         return NagiosState.CRITICAL
     checked = any(g.status in _CHECKED for g in report.gateways)
     if len(judged) < len(report.gateways) or not checked:
@@ -72,7 +80,7 @@ def nagios_state(report: Report, fail_on: Severity) -> NagiosState:
     return NagiosState.OK
 
 
-def nagios_exit_code(report: Report, fail_on: Severity) -> int:
+def nagios_exit_code(report: Report, fail_on: Severity | None) -> int:
     """Return the Nagios exit status of a run: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN."""
     return int(nagios_state(report, fail_on))
 

@@ -27,12 +27,19 @@ _HELP = {
     "smtpcheck_gateway_status": (
         "1 for the gateway's status (ok, warning, failed, skipped, error), 0 for the others."
     ),
+    "smtpcheck_gateway_works": (
+        "1 when the platform's JavaMail gets through with the gateway's config, as probed, else "
+        "0; absent when not probed. Kept apart from the findings: a working gateway may still "
+        "have error findings."
+    ),
     "smtpcheck_config_findings": "Findings about the gateway, by rule code and severity.",
     "smtpcheck_source_findings": (
         "Findings about a source as a whole (bad JSON, duplicate ids), by rule code and severity."
     ),
     "smtpcheck_gateways": "Gateways in the run, by status.",
-    "smtpcheck_probe_success": "1 when the live probe of the gateway succeeded, else 0.",
+    "smtpcheck_probe_success": (
+        "1 when the live probe of the gateway succeeded, else 0 (blackbox_exporter's name)."
+    ),
     "smtpcheck_probe_duration_seconds": "How long the live probe of the gateway took.",
     "smtpcheck_probe_step_duration_seconds": (
         "How long each stage of the live probe took; a repeated stage (EHLO after STARTTLS) "
@@ -74,6 +81,8 @@ def render_prometheus(report: Report, options: RenderOptions) -> str:
 def _gateway(gateway: GatewayReport, base: _Labels, add: _Add) -> None:
     for status in Status:
         add("smtpcheck_gateway_status", (*base, ("status", str(status))), status is gateway.status)
+    if gateway.works is not None:
+        add("smtpcheck_gateway_works", base, gateway.works)
     findings = Counter((f.code, str(f.severity)) for f in gateway.findings)
     for (code, severity), count in sorted(findings.items()):
         add("smtpcheck_config_findings", (*base, ("code", code), ("severity", severity)), count)

@@ -242,3 +242,27 @@ async def test_cli_credentials_choose_whether_auth_off_still_logs_in(
     assert result["works"] is works, result
     assert server.counter.logins == logins
     assert code == (0 if works else 1)  # SC302 is a warning: a working gateway passes
+
+
+@pytest.mark.parametrize(
+    ("extra", "code"),
+    [
+        (("--format", "nagios"), 1),  # WARNING: it works, the alert is not a mail outage
+        (("--format", "nagios", "--fail-on", "error"), 2),  # CRITICAL, as asked
+        (("--format", "json"), 1),  # an error finding fails a CI run by default
+    ],
+    ids=["nagios", "nagios-fail-on-error", "json"],
+)
+async def test_cli_working_gateway_with_an_error_finding(tmp_path, smtp_server, extra, code):
+    # STARTTLS enabled but not offered: JavaMail logs in in clear text and gets through.
+    ehlo = b"250-mx.test\r\n250 AUTH PLAIN\r\n"
+    server = await smtp_server(RawServer(scripted(replies={"EHLO": ehlo, "AUTH": b"235 ok\r\n"})))
+    config = gateway(server.port, mode="opportunistic", host="localhost")
+    status, out, err = await _smtpcheck(
+        "check", _write(tmp_path, [config]), "--ehlo", "client.test", *extra
+    )
+    assert "Traceback" not in err, err
+    assert status == code, out
+    if "json" in extra:
+        (result,) = json.loads(out)["gateways"]
+        assert result["works"] is True and result["status"] == "warning"

@@ -27,6 +27,7 @@ WARN = _gw(Status.WARNING, Severity.WARNING)
 FAIL = _gw(Status.FAILED, Severity.ERROR)
 ERROR = _gw(Status.ERROR, Severity.ERROR)
 SKIP = _gw(Status.SKIPPED)
+WORKS_BUT = _gw(Status.WARNING, Severity.ERROR)  # works, with an error finding (SC303, SC701…)
 
 
 @pytest.mark.parametrize(
@@ -48,6 +49,11 @@ SKIP = _gw(Status.SKIPPED)
         ((OK,), (Severity.WARNING,), Severity.ERROR, NagiosState.WARNING),
         ((OK,), (Severity.WARNING,), Severity.WARNING, NagiosState.CRITICAL),
         ((OK,), (Severity.INFO,), Severity.WARNING, NagiosState.OK),
+        ((OK, WORKS_BUT), (), None, NagiosState.WARNING),
+        ((OK, WORKS_BUT), (), Severity.ERROR, NagiosState.CRITICAL),
+        ((OK, FAIL), (), None, NagiosState.CRITICAL),
+        ((OK, WARN), (), None, NagiosState.WARNING),
+        ((OK,), (Severity.ERROR,), None, NagiosState.CRITICAL),
     ],
     ids=[
         "all-ok",
@@ -66,6 +72,11 @@ SKIP = _gw(Status.SKIPPED)
         "source-warning",
         "source-warning-fail-on-warning",
         "info-never-fails",
+        "works-but-is-a-warning-without-fail-on",
+        "works-but-is-critical-under-fail-on-error",
+        "not-working-is-critical-without-fail-on",
+        "warning-without-fail-on",
+        "bad-source-without-fail-on",
     ],
 )
 def test_nagios_state_and_exit_code(gateways, sources, fail_on, state):

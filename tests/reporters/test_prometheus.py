@@ -122,6 +122,7 @@ def metrics() -> dict[str, Family]:
 def test_prometheus_families_are_documented_gauges(metrics):
     assert set(metrics) == {
         "smtpcheck_gateway_status",
+        "smtpcheck_gateway_works",
         "smtpcheck_config_findings",
         "smtpcheck_source_findings",
         "smtpcheck_gateways",
@@ -176,6 +177,10 @@ def test_prometheus_probe_metrics(metrics):
     assert _one(metrics["smtpcheck_probe_success"], gateway="1") == 1
     assert _one(metrics["smtpcheck_probe_success"], gateway="4") == 0
     assert _series(metrics["smtpcheck_probe_success"], gateway="2") == {}  # never probed
+    # works: the verdict, one series per probed gateway, apart from the findings gauge
+    assert _one(metrics["smtpcheck_gateway_works"], gateway="3") == 1
+    assert _one(metrics["smtpcheck_gateway_works"], gateway="4") == 0
+    assert _series(metrics["smtpcheck_gateway_works"], gateway="2") == {}
     assert _one(metrics["smtpcheck_probe_duration_seconds"], gateway="1") == pytest.approx(0.00939)
     steps = _series(metrics["smtpcheck_probe_step_duration_seconds"], gateway="1")
     by_step = {dict(k)["step"]: v for k, v in steps.items()}
