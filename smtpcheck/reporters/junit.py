@@ -10,6 +10,7 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Iterator
 
+from smtpcheck.defaults import FAIL_ON
 from smtpcheck.reporters._common import endpoint_text, gateway_name, json_text
 from smtpcheck.reporters.base import RenderOptions
 from smtpcheck.results import Finding, GatewayReport, ProbeResult, Report, Severity, Status
@@ -24,6 +25,7 @@ _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 def render_junit(report: Report, options: RenderOptions) -> str:
     """Render the report as a JUnit ``<testsuite>``."""
     suite = ET.Element("testsuite", name="smtpcheck")
+    fail_on = options.fail_on or Severity(FAIL_ON)
     counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     total_ms = 0.0
     for source in dict.fromkeys(f.source for f in report.findings):
@@ -31,7 +33,7 @@ def render_junit(report: Report, options: RenderOptions) -> str:
         case = ET.SubElement(
             suite, "testcase", classname="sources", name=source or "all sources", time="0.000"
         )
-        status = Status.FAILED if _has_error(findings) else Status.WARNING
+        status = Status.FAILED if _fails(findings, fail_on) else Status.WARNING
         _system_out(case, _outcome(case, status, findings, counts))
     for gateway in report.gateways:
         ms = gateway.probe.ms if gateway.probe is not None else 0.0
@@ -43,7 +45,11 @@ def render_junit(report: Report, options: RenderOptions) -> str:
             name=gateway_name(gateway),
             time=f"{ms / 1000:.3f}",
         )
-        notes = _outcome(case, gateway.status, gateway.findings, counts)
+        status = gateway.status
+        if status in (Status.OK, Status.WARNING) and _fails(gateway.findings, fail_on):
+            # It works, but a finding fails the run (the exit code): so it fails the test too.
+            status = Status.FAILED
+        notes = _outcome(case, status, gateway.findings, counts)
         _system_out(case, [*notes, *_details(gateway, verbose=options.verbose)])
     for key, value in counts.items():
         suite.set(key, str(value))
@@ -53,8 +59,8 @@ def render_junit(report: Report, options: RenderOptions) -> str:
     return ET.tostring(suite, encoding="unicode", xml_declaration=True) + "\n"
 
 
-def _has_error(findings: Iterable[Finding]) -> bool:
-    return any(f.severity is Severity.ERROR for f in findings)
+def _fails(findings: Iterable[Finding], fail_on: Severity) -> bool:
+    return any(f.severity.rank >= fail_on.rank for f in findings)
 
 
 def _outcome(

@@ -90,3 +90,21 @@ def test_junit_transcript_only_with_verbose():
     verbose = _case(_suite(fleet_report(), verbose=True), "'Main'").findtext("system-out") or ""
     assert "transcript:" not in plain
     assert "  C: AUTH PLAIN ********" in verbose.splitlines()
+
+
+def test_junit_failures_are_what_fails_the_run():
+    # A gateway that works with an error finding fails the run (exit 1), so its case fails;
+    # one with only a warning passes unless --fail-on warning.
+    error = Finding("SC303", "cleartext-auth", Severity.ERROR, "logs in in clear text")
+    warning = Finding("SC203", "opportunistic-starttls", Severity.WARNING, "not required")
+    report = Report(
+        gateways=(
+            gateway(1, "works, but", Status.WARNING, findings=(error,)),
+            gateway(2, "works, warned", Status.WARNING, findings=(warning,)),
+        )
+    )
+    for fail_on, failures in ((None, 1), (Severity.ERROR, 1), (Severity.WARNING, 2)):
+        text = render(report, "junit", RenderOptions(fail_on=fail_on))
+        suite = ET.fromstring(text)
+        assert suite.get("failures") == str(failures), fail_on
+        assert (report.fails(fail_on or Severity.ERROR)) is (failures > 0)
