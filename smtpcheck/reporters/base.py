@@ -16,6 +16,7 @@ from smtpcheck.results import Report, Severity
 
 __all__ = ["RenderOptions", "Reporter"]
 
+
 @dataclass(frozen=True, slots=True)
 class RenderOptions:
     """How to render: colour for a terminal, details and transcripts for ``-v``.

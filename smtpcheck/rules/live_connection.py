@@ -107,7 +107,7 @@ def connect_timeout(live: ProbedGateway) -> Iterator[Violation]:
     if (failure := live.failed(FailureKind.CONNECT_TIMEOUT)) is not None:
         yield Violation(
             f"no answer to the connection: {failure.detail} (a firewall drops it, or the "
-            "host is down)",
+            f"host is down){_connect_wait(live)}",
             param=_port_param(live),
             fix="check the firewall to the server; outbound port 25 is often blocked, use 587",
         )
@@ -141,17 +141,44 @@ def no_greeting(live: ProbedGateway) -> Iterator[Violation]:
     port = live.config.settings.port
     if live.probe.port_hint is PortHint.TLS and live.config.settings.mode is not TlsMode.IMPLICIT:
         yield Violation(
-            f"port {port} speaks implicit TLS: set mail.smtp.use_ssl=true (and starttls off)",
+            f"port {port} speaks implicit TLS: set mail.smtp.use_ssl=true (and starttls off)"
+            + _read_wait(live),
             param="mail.smtp.use_ssl",
             fix=f"set mail.smtp.use_ssl=true and mail.smtp.ssl.port={port}, and set "
             "mail.smtp.starttls.enable and mail.smtp.starttls.required to false",
         )
         return
     yield Violation(
-        f"{failure.detail} on port {port}",
+        f"{failure.detail} on port {port}{_read_wait(live)}",
         param=_port_param(live),
         fix="check that the port is an SMTP port; an overloaded server may also greet late",
     )
+
+
+def _read_wait(live: ProbedGateway) -> str:
+    """Say how long JavaMail itself waits for the greeting the probe gave up on."""
+    ms = live.config.settings.read_timeout_ms
+    if ms is None:
+        # No SO_TIMEOUT: the read returns only when the server closes (Postfix drops a silent
+        # client after 300 s); a server that keeps the connection open is waited on for ever.
+        return (
+            "; without mail.smtp.timeout JavaMail waits until the server drops the "
+            "connection: for ever if it never does"
+        )
+    return f"; JavaMail waits {ms / 1000:g} s (mail.smtp.timeout), then fails"
+
+
+def _connect_wait(live: ProbedGateway) -> str:
+    """Say how long JavaMail itself waits for the connection the probe gave up on."""
+    ms = live.config.settings.connect_timeout_ms
+    if ms is None:
+        # Socket.connect without a timeout: the operating system's own limit (Linux retries a
+        # SYN 6 times, about 2 minutes), for every message.
+        return (
+            "; without mail.smtp.connectiontimeout JavaMail waits as long as the operating "
+            "system lets a connection attempt run (about 2 minutes on Linux)"
+        )
+    return f"; JavaMail waits {ms / 1000:g} s (mail.smtp.connectiontimeout), then fails"
 
 
 @rule(code="SC505", slug="greeting-rejected", severity=Severity.ERROR, scope=Scope.LIVE)

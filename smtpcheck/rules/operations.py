@@ -32,6 +32,19 @@ def _timeouts(config: SmtpGateway) -> dict[str, int | None]:
     }
 
 
+# What "no timeout" costs, per key (java.net.Socket with no timeout set).
+_WAITS = {
+    "mail.smtp.connectiontimeout": (
+        "JavaMail then waits for a connection as long as the operating system lets it try "
+        "(about 2 minutes on Linux, for every message)"
+    ),
+    "mail.smtp.timeout": (
+        "JavaMail then waits for each reply until the server drops the connection: for ever "
+        "on a server that accepts and stays silent"
+    ),
+}
+
+
 @rule(code="SC401", slug="infinite-timeout", severity=Severity.WARNING, scope=Scope.CONFIG)
 def infinite_timeout(config: SmtpGateway) -> Iterator[Violation]:
     """A timeout is missing, 0 or negative, which means: wait for ever.
@@ -61,7 +74,7 @@ def infinite_timeout(config: SmtpGateway) -> Iterator[Violation]:
                 raw = config.params.given(key)
                 written = "missing" if raw is None else f"{raw!r}, which JavaMail cannot read"
             yield Violation(
-                f"{key} is {written}: JavaMail then waits for ever",
+                f"{key} is {written}: {_WAITS[key]}",
                 param=key,
                 fix=f"set {key} to a number of milliseconds, e.g. 60000",
             )

@@ -88,6 +88,7 @@ async def test_implicit_tls_port_probed_as_starttls_says_use_ssl(smtp_server, op
     finding = codes(report)["SC504"]
     assert finding.message == (
         f"port {server.port} speaks implicit TLS: set mail.smtp.use_ssl=true (and starttls off)"
+        "; JavaMail waits 30 s (mail.smtp.timeout), then fails"  # the gateway's own timeout
     )
     assert finding.param == "mail.smtp.use_ssl"
     assert elapsed < slow.timeout / 2  # after a short silence, not the whole timeout
