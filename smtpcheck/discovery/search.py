@@ -1,8 +1,9 @@
 """Find the combinations of port and TLS mode that work on a host, by probing them all.
 
 Two rounds, both through the runner (per-host limit, identical probes shared). First every
-candidate is probed at once without credentials: greeting, TLS, certificate, AUTH offered.
-Then, when there are credentials, the working candidates are logged in to, best first: one at a
+candidate is probed at once without credentials: greeting, TLS, certificate, AUTH offered, and,
+when there are no credentials, whether MAIL FROM is accepted. Then, when there are credentials,
+the working candidates are logged in to, best first, each asking MAIL FROM after AUTH: one at a
 time until one accepts them, and never again after one refuses them. A password is never sent
 more than once per combination, never in plain text to another machine, and never over TLS whose
 certificate did not verify (unless the gateway's own trust_all_hosts would do the same).
@@ -64,6 +65,7 @@ class Request:
     connect_timeout_ms: int | None = None  # None: the probe's cap
     read_timeout_ms: int | None = None
     configured: int | None = None  # the port the gateway names, preferred when it works securely
+    sender: str = ""  # MAIL FROM for the check that mail is taken ("": the null reverse-path)
 
     @classmethod
     def for_gateway(cls, settings: SmtpSettings) -> Request:
@@ -77,6 +79,7 @@ class Request:
             connect_timeout_ms=settings.connect_timeout_ms,
             read_timeout_ms=settings.read_timeout_ms,
             configured=settings.port,
+            sender=settings.from_address or "",
         )
 
     @property
@@ -91,6 +94,9 @@ class Request:
         the probe still reads what the server offers after TLS.
         """
         login = self.logs_in and not scout
+        # The probe asks MAIL FROM of settings with a sender: the probe that decides "works".
+        # A scout of a login does not: without AUTH the server may rightly refuse it.
+        decides = login or not self.logs_in
         return SmtpSettings(
             endpoint=dataclasses.replace(candidate, host=self.host),
             auth=login,
@@ -99,13 +105,16 @@ class Request:
             trust_all_hosts=self.trust_all_hosts or scout,
             connect_timeout_ms=self.connect_timeout_ms,
             read_timeout_ms=self.read_timeout_ms,
+            from_address=self.sender if decides else None,
         )
 
 
 async def discover(requests: Sequence[Request], options: DiscoverOptions) -> list[Discovery]:
     """Probe every candidate combination of every request; return one discovery per request."""
     # Discovery never sends a message, and nobody reads its transcripts.
-    probe_options = dataclasses.replace(options.probe, send_to=None, transcript=False)
+    probe_options = dataclasses.replace(
+        options.probe, send_to=None, transcript=False, mail_check=True
+    )
     probe = functools.partial(probe_gateway, options=probe_options)
     plans = [candidates(ports=options.ports, configured=r.configured) for r in requests]
     scouts = [
@@ -221,6 +230,10 @@ def _problem(request: Request, attempt: Attempt) -> str | None:
     """Return why a combination does not work as the request needs it, or None when it does."""
     if attempt.probe.failure is not None:
         return _failure_text(attempt.probe.failure)
+    if attempt.candidate.mode is TlsMode.NONE and attempt.offers_starttls:
+        # Never give up TLS where the port offers it (RFC 8314 §3): plain text "working" here
+        # is a downgrade, whatever the STARTTLS row says about the certificate.
+        return "the port offers STARTTLS: plain text is not an option here"
     tls = attempt.tls
     if tls is not None and not tls.verified and not request.trust_all_hosts:
         return f"certificate not verified: {tls.verify_error or 'unknown reason'}"

@@ -52,6 +52,8 @@ class ProbeOptions:
     deadline: float | None = None  # seconds for a whole probe; None: twice the timeout
     resolver: Resolver = system_resolver
     profile: JavaMailProfile = field(default_factory=JavaMailProfile)  # the platform's JavaMail
+    # After AUTH, MAIL FROM (then RSET) for settings that name a sender ("" is <>): discovery.
+    mail_check: bool = False
     send_to: str | None = None  # really send one test message to this address
     mail_from: str | None = None  # its sender; default: the gateway's default_from_address
     transcript: bool = True
@@ -226,6 +228,8 @@ class _Probe:
                 await self._authenticate(client)
             if self.o.send_to is not None:
                 await self._send(client, self.o.send_to)
+            elif self.o.mail_check and self.s.from_address is not None:
+                await self._mail_from(client)
             await self._quit(client)
         finally:
             client.close()
@@ -253,6 +257,19 @@ class _Probe:
             # Tried once, with one mechanism: servers lock accounts out after a few failures.
             reply = await login(self.s.user or "", password)
             step.detail, step.reply_code = f"{mechanism.upper()} accepted", reply.code
+
+    async def _mail_from(self, client: Client) -> None:
+        """Ask whether the server takes mail from the sender, without sending any (RSET after).
+
+        The greeting and AUTH can pass where mail cannot: a server that wants STARTTLS first
+        answers MAIL with 530 (RFC 3207 §4), one that wants a login with 530 5.7.0 (RFC 4954
+        §6). An empty sender is the null reverse-path (RFC 5321 §4.5.5).
+        """
+        sender = self.s.from_address or ""
+        with self.rec.step("mail", self._translate) as step:
+            step.reply_code = (await client.mail(sender)).code
+        with contextlib.suppress(ClientError, OSError):  # a courtesy, as QUIT is
+            await client.rset(timeout=min(_QUIT_TIMEOUT, self.read_timeout))
 
     async def _send(self, client: Client, recipient: str) -> None:
         sender = self.o.mail_from or self.s.from_address

@@ -45,6 +45,17 @@ class Attempt:
         return self.probe.tls
 
     @property
+    def offers_starttls(self) -> bool:
+        """Return True when the server listed STARTTLS in its EHLO reply before TLS."""
+        extensions = self.probe.extensions_before_tls
+        return any(line.split(" ", 1)[0].upper() == "STARTTLS" for line in extensions)
+
+    @property
+    def untrusted(self) -> bool:
+        """Return True when the connection got through but its certificate did not verify."""
+        return self.probe.ok and self.tls is not None and not self.tls.verified
+
+    @property
     def verified(self) -> bool:
         """Return True when the session was TLS and its certificate verified."""
         return self.tls is not None and self.tls.verified
@@ -95,4 +106,13 @@ class Discovery:
             ports = [str(p) for p in dict.fromkeys(a.candidate.port for a in self.attempts)]
             where = f"port {ports[0]}" if len(ports) == 1 else f"ports {', '.join(ports)}"
             return f"nothing works: nothing is listening on {where} (refused or no answer)"
+        untrusted = next((a for a in self.attempts if a.untrusted), None)
+        if untrusted is not None and untrusted.tls is not None:
+            # The usual cause with a private CA: say what would work, not only what did not.
+            reason = untrusted.tls.verify_error or "unknown reason"
+            return (
+                f"nothing works as it is: {untrusted.candidate.describe()} gets through, but "
+                f"its certificate is not trusted here ({reason}); pass its CA with --ca-file, "
+                "or give the server a certificate from a public CA"
+            )
         return f"nothing works: none of the {tried} combinations got through"

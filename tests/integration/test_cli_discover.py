@@ -18,7 +18,7 @@ from smtpcheck.config.params import REDACTED
 from tests.support.cli import smtpcheck_async
 from tests.support.gateways import gateway
 from tests.support.panel import READ, PanelServer
-from tests.support.servers import HOST, PASSWORD, USER, Smtpd
+from tests.support.servers import HOST, PASSWORD, USER, RawServer, Smtpd, make_certs, scripted
 
 _ENV = {"SMTPCHECK_TEST_PASSWORD": PASSWORD, "SMTPCHECK_TEST_USER": USER}
 _SECRETS = (
@@ -87,12 +87,40 @@ async def test_discover_text_table_without_credentials(smtp_server, certs):
     code, out, _ = await smtpcheck_async("discover", "localhost", *_common(certs, server.port))
     assert code == 0
     lines = out.splitlines()
-    assert lines[0] == "localhost: 2 of 3 combinations work"
+    assert lines[0] == "localhost: 1 of 3 combinations work"
     assert lines[2].split() == ["port", "mode", "result", "greeting", "TLS", "AUTH", "offered"]
     assert lines[3].split()[:4] == ["1", str(server.port), "STARTTLS", "works"]
-    assert lines[4].split()[:4] == ["2", str(server.port), "plain", "works"]
+    # The port offers STARTTLS: plain text there is a downgrade, never a combination that works.
+    rows = [line.split()[:4] for line in lines[4:8]]
+    assert ["-", str(server.port), "plain", "fails"] in rows
+    assert "the port offers STARTTLS: plain text is not an option here" in out
     assert f"best: port {server.port} with STARTTLS; set these params:" in out
     assert "  mail.smtp.starttls.required: true" in out
+
+
+async def test_discover_never_gives_up_tls_and_names_the_ca_file(smtp_server, tmp_path):
+    # A submission port that wants STARTTLS first (530 to MAIL in plain text), its certificate
+    # from a CA this run does not know (no --ca-file): plain text must not be recommended.
+    certs = make_certs(str(tmp_path))  # a CA nobody passes to this run
+    server = await smtp_server(Smtpd(tls_context=certs.good, require_starttls=True))
+    args = ["--ehlo", "client.test", "--timeout", "3", "--try-port", str(server.port)]
+    code, out, err = await smtpcheck_async("discover", "localhost", *args)
+    assert code == 1, err
+    assert (
+        f"nothing works as it is: port {server.port} with STARTTLS gets through, but its "
+        "certificate is not trusted here" in out
+    )
+    assert "pass its CA with --ca-file" in out
+    assert "best:" not in out
+
+
+async def test_discover_plain_works_only_if_mail_from_is_accepted(smtp_server, certs):
+    # A plain server that greets and answers EHLO, but takes no mail from anyone unknown.
+    refusing = {"MAIL": b"530 5.7.0 Authentication required\r\n"}
+    server = await smtp_server(RawServer(scripted(replies=refusing)))
+    code, out, _ = await smtpcheck_async("discover", "localhost", *_common(certs, server.port))
+    assert code == 1
+    assert "MAIL: 530 5.7.0 Authentication required" in out
 
 
 async def test_discover_nothing_listening_says_so(certs, closed_port):

@@ -189,3 +189,20 @@ def test_postfix_check_broken_certificate_is_reported(postfix, tmp_path, service
     run = _check(postfix, tmp_path, gateway)
     _assert_failed_with(run, code)
     assert run.gateway["probe"]["tls"]["verified"] is False
+
+
+def test_postfix_discover_without_the_ca_never_recommends_plain_text(postfix):
+    # Issue 9's case: the submission port answers MAIL in plain text with "530 Must issue a
+    # STARTTLS command first"; its CA is not passed, so nothing works as it is, and the verdict
+    # says STARTTLS gets through and which option would make it verify.
+    port = postfix.ports.submission
+    result = smtpcheck_process(
+        "discover", "localhost", "--try-port", str(port), "--ehlo", "client.test",
+        "--timeout", "5", "--no-color",
+    )  # fmt: skip
+    assert result.code == 1, result.stderr
+    assert f"port {port} with STARTTLS gets through, but its certificate is not trusted" in (
+        result.stdout
+    )
+    assert "--ca-file" in result.stdout and "best:" not in result.stdout
+    assert "MAIL: 530 5.7.0 Must issue a STARTTLS command first" in result.stdout
