@@ -77,8 +77,11 @@ def credentials_without_auth(config: SmtpGateway) -> Iterator[Violation]:
 
     Why it matters:
         The panel clears both fields when AUTH is unticked, so this record was edited by hand.
-        Whether the credentials are then used depends on how the sender passes them: either AUTH
-        is meant and is off (the server refuses to relay), or stale credentials linger.
+        Whether the credentials are then used depends on how the platform passes them (observed
+        with the real library): `transport.connect(user, password)` logs in whenever both are
+        set and the server offers AUTH, mail.smtp.auth or not (so a wrong password fails every
+        message); a Session Authenticator is asked only under mail.smtp.auth, so no login is
+        sent and a server that wants one refuses to relay.
 
     Bad:
         {"mail.smtp.auth": false}
@@ -101,9 +104,16 @@ def credentials_without_auth(config: SmtpGateway) -> Iterator[Violation]:
         if present
     ]
     if filled:
+        both = s.user is not None and s.password is not None
+        consequence = (
+            "JavaMail still logs in if the platform passes them to connect(), not with an "
+            "Authenticator"
+            if both
+            else "JavaMail does not log in"
+        )
         yield Violation(
             f"{' and '.join(filled)} {'is' if len(filled) == 1 else 'are'} set but "
-            "mail.smtp.auth=false",
+            f"mail.smtp.auth=false: {consequence}",
             param="mail.smtp.auth",
             fix=f"set mail.smtp.auth=true, or clear {' and '.join(filled)}",
         )
