@@ -73,6 +73,20 @@ def tls_contexts(certs: Any) -> Any:
     return build_tls_contexts(ca_file=certs.ca_file)
 
 
+@pytest.fixture(scope="session")
+def javamail(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The JavaMail oracle harness, compiled once a session (tests/support/javamail.py).
+
+    Skipped with the reason where Java or Debian's jakarta mail is missing; failed under CI.
+    """
+    from tests.support.javamail import available, build_harness, refuse
+
+    reason = available()
+    if reason is not None:
+        refuse(reason)
+    return build_harness(tmp_path_factory.mktemp("javamail"))
+
+
 @pytest.fixture
 def options(tls_contexts: Any) -> Any:
     """Probe options for the local servers: the test CA trusted, mail.test on loopback."""

@@ -1,23 +1,13 @@
-"""The JavaMail oracle harness, compiled once a session; skipped (failed under CI) without Java."""
+"""The oracle suite's TLS contexts: those of the library Debian packages (no name check)."""
 
 from __future__ import annotations
 
 import pytest
 
 from smtpcheck.probe.tls import TlsContexts, build_tls_contexts
-from tests.support.javamail import Harness, available, build_harness, refuse
 from tests.support.servers import Certs
 
-__all__ = ["javamail", "legacy_tls"]
-
-
-@pytest.fixture(scope="session")
-def javamail(tmp_path_factory: pytest.TempPathFactory) -> Harness:
-    """The harness compiled into a session directory, with its hosts file and truststores."""
-    reason = available()
-    if reason is not None:
-        refuse(reason)
-    return build_harness(tmp_path_factory.mktemp("javamail"))
+__all__ = ["legacy_tls"]
 
 
 @pytest.fixture(scope="session")

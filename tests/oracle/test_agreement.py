@@ -13,7 +13,6 @@ as a strict xfail, so it fails the day the disagreement is fixed and its mark mu
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import socket
 from collections.abc import Callable, Iterator
@@ -22,10 +21,10 @@ from typing import Any
 
 import pytest
 
-from smtpcheck.results import GatewayReport, TlsMode
 from tests.support.gateways import gateway, run_check
-from tests.support.javamail import Harness, JavaOutcome, run_javamail
-from tests.support.servers import HOST, PASSWORD, Certs, RawServer, Smtpd, resolver, scripted
+from tests.support.javamail import Harness, run_javamail
+from tests.support.oracle import assert_agree, check_claims, legacy_options
+from tests.support.servers import HOST, PASSWORD, Certs, RawServer, Smtpd, scripted
 
 __all__: list[str] = []
 
@@ -115,52 +114,6 @@ def _params(case: dict[str, Any], port: int) -> dict[str, Any]:
     return params
 
 
-def _smtpcheck_facts(report: GatewayReport) -> dict[str, Any]:
-    probe = report.probe
-    steps = {} if probe is None else {s.name: s.ok for s in probe.steps}
-    endpoint = report.endpoint
-    return {
-        "works": None if probe is None else probe.ok,
-        "host": None if endpoint is None else endpoint.host,
-        "port": None if endpoint is None else endpoint.port,
-        "implicit": None if endpoint is None else endpoint.mode is TlsMode.IMPLICIT,
-        "starttls": steps.get("starttls", False) and steps.get("tls", False),
-        "authenticated": steps.get("auth", False),
-    }
-
-
-def _java_facts(java: JavaOutcome) -> dict[str, Any]:
-    return {
-        "works": java.works,
-        "host": java.host,
-        "port": java.port,
-        "implicit": java.ssl_from_start,
-        "starttls": java.starttls,
-        "authenticated": java.authenticated,
-    }
-
-
-def _comparable(smtpcheck: dict[str, Any], java: dict[str, Any]) -> list[str]:
-    """The facts both sides know: a JVM that never tried to connect has no port, and a gateway
-    smtpcheck does not probe (no host) has no "works"; its claims carry the case."""
-    return sorted(k for k in java if java[k] is not None and smtpcheck[k] is not None)
-
-
-def _check_claims(case: dict[str, Any], report: GatewayReport, java: JavaOutcome) -> None:
-    codes = {f.code: f for f in report.findings}
-    for code, expected in case.get("claims", {}).items():
-        assert code in codes, f"smtpcheck did not report {code}: {sorted(codes)}"
-        for fact, value in expected.items():
-            if fact == "trace":
-                assert any(value in line for line in java.trace), java.explain()
-            elif fact == "message":
-                assert value in f"{java.exception}: {java.message} {java.cause}", java.explain()
-            elif fact == "says":
-                assert value in codes[code].message, codes[code].message
-            else:
-                assert getattr(java, fact) == value, f"{code}: Java {fact}\n{java.explain()}"
-
-
 @pytest.fixture
 def closed_port() -> Iterator[int]:
     sock = socket.socket()
@@ -185,40 +138,12 @@ async def test_smtpcheck_agrees_with_javamail(
         truststore=certs.ca_file,
         harness=javamail,
     )
-    probe_options = _with_profile(options, legacy_tls, profile, case.get("transport", "send"))
+    probe_options = legacy_options(options, legacy_tls, profile, case.get("transport", "send"))
     entry = {"id": 1, "leasable": False, "label": name, "provider": "smtp", "params": params}
     (report,) = (await run_check([entry], probe_options)).gateways
 
-    theirs = _java_facts(java)
-    ours = _smtpcheck_facts(report)
-    # Only a case that says so may go unprobed: else a rule that stops the probe would "agree".
-    assert (ours["works"] is None) is case.get("unprobed", False), report.findings
-    keys = _comparable(ours, theirs)
-    assert {k: ours[k] for k in keys} == {k: theirs[k] for k in keys}, (
-        f"{name} under {profile}: smtpcheck {ours}, JavaMail {theirs}\n"
-        f"smtpcheck: {report.probe.failure if report.probe else 'not probed'}; "
-        f"{[(f.code, f.message) for f in report.findings if f.severity != 'info']}\n"
-        + java.explain()
-    )
-    _check_claims(case, report, java)
-
-
-def _with_profile(options: Any, tls: Any, credentials: str, transport: str) -> Any:
-    """The run's probe options with this JavaMail profile (Debian's jar is the legacy one)."""
-    from smtpcheck.config.profile import (
-        Credentials,
-        JavaMailProfile,
-        Library,
-        TransportChoice,
-    )
-
-    profile = JavaMailProfile(
-        library=Library.LEGACY,
-        credentials=Credentials(credentials),
-        transport=TransportChoice(transport),
-    )
-    names = resolver({HOST: HOST, "localhost": HOST})
-    return dataclasses.replace(options, tls=tls, profile=profile, resolver=names)
+    assert_agree(f"{name} under {profile}", report, java, probed=not case.get("unprobed"))
+    check_claims(case.get("claims", {}), report, java)
 
 
 # Rules whose text speaks of JavaMail but that no case here can check against the real library,
