@@ -236,6 +236,7 @@ def certificate_name_mismatch(live: ProbedGateway) -> Iterator[Violation]:
             if live.config.settings.trust_all_hosts
             else ""
         )
+        consequence += "; com.sun.mail 2.0 and older (--javamail legacy) check no name"
     yield Violation(
         f"the certificate is not valid for {host}{names}{consequence}",
         param="mail.smtp.host",
