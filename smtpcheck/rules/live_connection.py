@@ -28,7 +28,9 @@ def dns_failure(live: ProbedGateway) -> Iterator[Violation]:
         That `mail.smtp.host` resolves to at least one address, within the connect timeout.
 
     Why it matters:
-        JavaMail fails every message with "Unknown SMTP host": no mail leaves the platform.
+        JavaMail fails every message with an UnknownHostException ("Unknown SMTP host" in
+        Angus Mail, "Couldn't connect to host" in com.sun.mail 2.0): no mail leaves the
+        platform.
 
     Bad:
         A host with a typo, such as smtp.gmial.com, or an internal name the platform's DNS does
@@ -92,8 +94,9 @@ def connect_timeout(live: ProbedGateway) -> Iterator[Violation]:
         (capped by `--timeout`).
 
     Why it matters:
-        A silent drop is a firewall or a host that is down. With an infinite connection
-        timeout JavaMail waits for ever on each message.
+        A silent drop is a firewall or a host that is down. Without a connection timeout
+        JavaMail waits as long as the operating system lets a connection attempt run (about
+        2 minutes on Linux) on each message.
 
     Bad:
         Port 25 from a cloud network that blocks outbound SMTP.

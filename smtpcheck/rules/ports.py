@@ -67,8 +67,8 @@ def invalid_host(config: SmtpGateway) -> Iterator[Violation]:
         `192.168.1.300` (no top-level domain is all digits, so it is looked up as a name).
 
     Why it matters:
-        JavaMail hands the value to the resolver as it is, so the lookup fails with "Unknown SMTP
-        host" — after the connection timeout, for every message.
+        JavaMail hands the value to the resolver as it is, so the lookup fails (an
+        UnknownHostException) for every message.
 
     Bad:
         {"mail.smtp.host": "smtp://smtp.example.com:587"}
