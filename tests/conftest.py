@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -71,6 +72,27 @@ def tls_contexts(certs: Any) -> Any:
     from smtpcheck.probe.tls import build_tls_contexts
 
     return build_tls_contexts(ca_file=certs.ca_file)
+
+
+@pytest.fixture
+def black_hole() -> Iterator[int]:
+    """A port whose accept queue is full: the kernel drops every further SYN, silently."""
+    from tests.support.servers import HOST
+
+    server = socket.socket()
+    server.bind((HOST, 0))
+    server.listen(0)
+    port = server.getsockname()[1]
+    fillers = []
+    for _ in range(4):
+        filler = socket.socket()
+        filler.setblocking(False)
+        filler.connect_ex((HOST, port))
+        fillers.append(filler)
+    time.sleep(0.05)
+    yield port
+    for sock in (*fillers, server):
+        sock.close()
 
 
 @pytest.fixture(scope="session")

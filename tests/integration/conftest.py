@@ -1,36 +1,15 @@
-"""A black hole, and servers on a thread of their own for commands that run their own loop."""
+"""Servers on a thread of their own, for the commands that run their own event loop."""
 
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
-from tests.support.servers import HOST, Smtpd
-
-
-@pytest.fixture
-def black_hole() -> Iterator[int]:
-    """A port whose accept queue is full: the kernel drops every further SYN, silently."""
-    server = socket.socket()
-    server.bind((HOST, 0))
-    server.listen(0)
-    port = server.getsockname()[1]
-    fillers = []
-    for _ in range(4):
-        filler = socket.socket()
-        filler.setblocking(False)
-        filler.connect_ex((HOST, port))
-        fillers.append(filler)
-    time.sleep(0.05)
-    yield port
-    for sock in (*fillers, server):
-        sock.close()
+from tests.support.servers import Smtpd
 
 
 @pytest.fixture
