@@ -104,32 +104,24 @@ def probe_options(*, timeout: float) -> Callable[[F], F]:
             metavar="NAME",
             help="Name to send in EHLO [default: this machine's FQDN, looked up once].",
         ),
-        # The choices are the values of smtpcheck.config.profile's enums, written out:
-        # importing them here would load the config package for --help.
-        click.option(
+        _profile_option(
             "--javamail",
-            type=click.Choice(["angus", "legacy"]),
-            default="angus",
-            show_default=True,
-            help="The platform's JavaMail: angus (Jakarta Mail 2.1+ / Angus Mail: checks the "
+            ("angus", "legacy"),
+            "The platform's JavaMail: angus (Jakarta Mail 2.1+ / Angus Mail: checks the "
             "certificate's name, even with trust_all_hosts) or legacy (com.sun.mail 2.0 and "
             "older, JavaMail 1.x: checks no name).",
         ),
-        click.option(
+        _profile_option(
             "--credentials",
-            type=click.Choice(["connect", "authenticator"]),
-            default="connect",
-            show_default=True,
-            help="How the platform gives JavaMail the login: connect(user, password) logs in "
+            ("connect", "authenticator"),
+            "How the platform gives JavaMail the login: connect(user, password) logs in "
             "whenever both are set, even with mail.smtp.auth off; a Session Authenticator only "
             "under mail.smtp.auth.",
         ),
-        click.option(
+        _profile_option(
             "--transport",
-            type=click.Choice(["send", "session"]),
-            default="send",
-            show_default=True,
-            help="Which transport the platform asks for: send (Transport.send: always SMTP, "
+            ("send", "session"),
+            "Which transport the platform asks for: send (Transport.send: always SMTP, "
             "mail.transport.protocol ignored) or session (session.getTransport(): follows "
             "mail.transport.protocol, so smtps reads only mail.smtps.* keys).",
         ),
@@ -153,6 +145,17 @@ def probe_options(*, timeout: float) -> Callable[[F], F]:
         return cast(F, stacked(options)(with_probing))
 
     return decorate
+
+
+def _profile_option(name: str, choices: tuple[str, ...], description: str) -> Callable[[F], F]:
+    """One choice of the JavaMail profile, its first value the default.
+
+    The choices are the values of smtpcheck.config.profile's enums, written out (a test keeps
+    them equal): importing the enums here would load the config package for --help.
+    """
+    return click.option(
+        name, type=click.Choice(choices), default=choices[0], show_default=True, help=description
+    )
 
 
 def try_port_option(command: F) -> F:

@@ -160,28 +160,27 @@ def no_greeting(live: ProbedGateway) -> Iterator[Violation]:
 
 def _read_wait(live: ProbedGateway) -> str:
     """Say how long JavaMail itself waits for the greeting the probe gave up on."""
-    ms = live.config.settings.read_timeout_ms
-    if ms is None:
-        # No SO_TIMEOUT: the read returns only when the server closes (Postfix drops a silent
-        # client after 300 s); a server that keeps the connection open is waited on for ever.
-        return (
-            "; without mail.smtp.timeout JavaMail waits until the server drops the "
-            "connection: for ever if it never does"
-        )
-    return f"; JavaMail waits {ms / 1000:g} s (mail.smtp.timeout), then fails"
+    # No SO_TIMEOUT: the read returns only when the server closes (Postfix drops a silent
+    # client after 300 s); a server that keeps the connection open is waited on for ever.
+    forever = "until the server drops the connection: for ever if it never does"
+    return _javamail_wait(live.config.settings.read_timeout_ms, "mail.smtp.timeout", forever)
 
 
 def _connect_wait(live: ProbedGateway) -> str:
     """Say how long JavaMail itself waits for the connection the probe gave up on."""
+    # Socket.connect without a timeout: the operating system's own limit (Linux retries a
+    # SYN 6 times, about 2 minutes), for every message.
+    forever = (
+        "as long as the operating system lets a connection attempt run (about 2 minutes on Linux)"
+    )
     ms = live.config.settings.connect_timeout_ms
+    return _javamail_wait(ms, "mail.smtp.connectiontimeout", forever)
+
+
+def _javamail_wait(ms: int | None, key: str, forever: str) -> str:
     if ms is None:
-        # Socket.connect without a timeout: the operating system's own limit (Linux retries a
-        # SYN 6 times, about 2 minutes), for every message.
-        return (
-            "; without mail.smtp.connectiontimeout JavaMail waits as long as the operating "
-            "system lets a connection attempt run (about 2 minutes on Linux)"
-        )
-    return f"; JavaMail waits {ms / 1000:g} s (mail.smtp.connectiontimeout), then fails"
+        return f"; without {key} JavaMail waits {forever}"
+    return f"; JavaMail waits {ms / 1000:g} s ({key}), then fails"
 
 
 @rule(code="SC505", slug="greeting-rejected", severity=Severity.ERROR, scope=Scope.LIVE)
