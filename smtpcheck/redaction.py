@@ -43,7 +43,9 @@ def secret_forms(user: str | None, password: str | None) -> tuple[str, ...]:
 
 
 def _b64(text: str) -> str:
-    return base64.b64encode(text.encode("utf-8")).decode("ascii")
+    # surrogatepass: a lone surrogate cannot be sent (the models refuse one), but masking must
+    # never be what fails on it.
+    return base64.b64encode(text.encode("utf-8", "surrogatepass")).decode("ascii")
 
 
 def scrub(text: str, secrets: Iterable[str]) -> str:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 import click
 from click.core import ParameterSource
 
-from smtpcheck.cli.options import stacked
+from smtpcheck.cli.options import SECONDS, stacked
 from smtpcheck.defaults import API_TIMEOUT
 
 if TYPE_CHECKING:
@@ -109,6 +109,12 @@ def _check_url(ctx: click.Context, param: click.Parameter, value: str | None) ->
             f"the URL must not carry a query string: the session hash goes in --hash or "
             f"{HASH_ENV}, never in a URL"
         )
+    try:
+        port = parts.port  # urlsplit checks the port only when it is read
+    except ValueError:
+        port = 0
+    if port == 0:
+        raise click.BadParameter("the URL's port must be a number from 1 to 65535")
     # The docs write the base both as ".../v2" and as ".../v2/panel/": accept either.
     path = parts.path.rstrip("/").removesuffix("/panel")
     return f"{parts.scheme}://{parts.netloc}{path}"
@@ -153,7 +159,7 @@ _OPTIONS = [
     ),
     click.option(
         "--api-timeout",
-        type=click.FloatRange(min=0, min_open=True),
+        type=SECONDS,
         default=API_TIMEOUT,
         show_default=True,
         metavar="SECONDS",

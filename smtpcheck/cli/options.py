@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
     from smtpcheck.results import Severity
 
 __all__ = [
+    "SECONDS",
     "ReportOptions",
     "format_option",
     "no_color_option",
@@ -25,6 +27,26 @@ __all__ = [
     "stacked",
     "verbose_option",
 ]
+
+
+class _Seconds(click.ParamType):  # type: ignore[type-arg]
+    """A duration in seconds: a finite number above 0 ("nan" and "inf" are numbers to float)."""
+
+    name = "seconds"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number of seconds", param, ctx)
+        if not math.isfinite(number) or number <= 0:
+            self.fail(f"{value!r}: give a number of seconds above 0", param, ctx)
+        return number
+
+
+SECONDS = _Seconds()
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
-from smtpcheck.cli.options import stacked
+from smtpcheck.cli.options import SECONDS, stacked
 from smtpcheck.defaults import CONCURRENCY, PER_HOST
 
 if TYPE_CHECKING:
@@ -87,7 +87,7 @@ def probe_options(*, timeout: float) -> Callable[[F], F]:
         ),
         click.option(
             "--timeout",
-            type=click.FloatRange(min=0, min_open=True),
+            type=SECONDS,
             default=timeout,
             show_default=True,
             metavar="SECONDS",

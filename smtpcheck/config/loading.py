@@ -39,6 +39,7 @@ __all__ = [
     "STDIN",
     "document_from_data",
     "expand_paths",
+    "json_int",
     "load_paths",
     "parse_document",
 ]
@@ -111,7 +112,7 @@ def parse_document(
         column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
         return SourceDocument(source, None, json_error=JsonError(line, column, "not UTF-8 text"))
     try:
-        value = json.loads(text, parse_constant=_reject_constant)
+        value = json.loads(text, parse_constant=_reject_constant, parse_int=json_int)
     except json.JSONDecodeError as exc:
         return SourceDocument(source, None, json_error=JsonError(exc.lineno, exc.colno, exc.msg))
     except RecursionError:
@@ -121,6 +122,19 @@ def parse_document(
     if "$" not in text and REDACTED not in text:
         environ = None  # nothing to resolve: skip walking every value of every gateway
     return document_from_data(value, source=source, environ=environ)
+
+
+# Python refuses to turn a string of more than 4 300 digits into an int (a guard against
+# quadratic parsing); no port, timeout or id is that long, so such a number becomes infinity,
+# which the models and rules report on its gateway instead of the parse failing for the file.
+_MAX_DIGITS = 4000
+
+
+def json_int(digits: str) -> int | float:
+    """Read a JSON integer; one too long for Python to read is infinity (with its sign)."""
+    if len(digits) > _MAX_DIGITS:
+        return float("-inf") if digits.startswith("-") else float("inf")
+    return int(digits)
 
 
 class _NotJsonConstantError(ValueError):

@@ -7,10 +7,12 @@ other is the rules' job. Unknown params are kept (``model_extra``) for SC003.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PlainValidator,
@@ -64,9 +66,28 @@ def _bool_or_text(value: object) -> bool | int | float | str | None:
 
 
 def _text(value: object) -> str | None:
-    if value is None or isinstance(value, str):
+    if value is None:
+        return None
+    if isinstance(value, str):
+        _unicode(value)
         return value
     raise PydanticCustomError("text", "expected a string, got {kind}", {"kind": json_kind(value)})
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _unicode(value: object) -> object:
+    # JSON may spell a lone UTF-16 surrogate ("\ud800"), which is no character: no client can
+    # encode it (Java's String.getBytes sends "?" in its place), so it is the config's error.
+    if isinstance(value, str) and (found := _SURROGATE.search(value)):
+        raise PydanticCustomError(
+            "unicode",
+            "not valid Unicode text: it holds a lone surrogate (U+{code}), which no mail "
+            "client can send",
+            {"code": f"{ord(found.group()):04X}"},
+        )
+    return value
 
 
 IntParam = Annotated[int | float | str | None, PlainValidator(_int_or_text)]
@@ -88,7 +109,9 @@ class SmtpParams(BaseModel):
 
     default_from_address: TextParam = Field(None, alias="default_from_address")
     user: TextParam = Field(None, alias="mail.smtp.user")
-    password: SecretStr | None = Field(None, alias="mail.smtp.password")
+    password: Annotated[SecretStr | None, BeforeValidator(_unicode)] = Field(
+        None, alias="mail.smtp.password"
+    )
     host: TextParam = Field(None, alias="mail.smtp.host")
     port: IntParam = Field(None, alias="mail.smtp.port")
     ssl_port: IntParam = Field(None, alias="mail.smtp.ssl.port")

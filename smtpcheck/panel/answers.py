@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 import httpx
 
+from smtpcheck.config.loading import json_int
 from smtpcheck.errors import PlatformError
 from smtpcheck.redaction import scrub
 
@@ -52,7 +53,7 @@ def retry_after_seconds(value: str, *, now: datetime) -> float | None:
     None when the header is malformed; a date in the past means no wait.
     """
     text = value.strip()
-    if text.isdigit():
+    if text.isascii() and text.isdigit():  # RFC 9110 §10.2.3: delay-seconds is ASCII DIGITs
         return float(text)
     try:
         when = parsedate_to_datetime(text)
@@ -168,8 +169,8 @@ def decode(response: httpx.Response, action: str, secrets: Collection[str]) -> d
     header = response.headers.get("Retry-After")
     wait = retry_after_seconds(header, now=datetime.now(UTC)) if header else None
     try:
-        data = json.loads(response.content)
-    except ValueError:  # also UnicodeDecodeError
+        data = json.loads(response.content, parse_int=json_int)
+    except (ValueError, RecursionError):  # also UnicodeDecodeError; nesting past the stack
         data = None
     if not isinstance(data, dict):
         raise panel_error(

@@ -138,6 +138,7 @@ def unknown_param(config: SmtpGateway) -> Iterator[Violation]:
 
 
 _TYPED_PARAMS = tuple(sorted(INT_PARAMS | BOOL_PARAMS))
+_INFINITE = (float("inf"), float("-inf"))  # how the loader reads a number too long for Python
 
 
 @rule(code="SC004", slug="string-typed-value", severity=Severity.WARNING, scope=Scope.CONFIG)
@@ -213,7 +214,12 @@ def _wrong_type(key: str, value: object) -> Violation | None:
     if key in INT_PARAMS:
         if isinstance(value, int) and not isinstance(value, bool):
             return None
-        what = f"the JSON value {json.dumps(value)}, which JavaMail cannot read as a whole number"
+        shown = (
+            "a number too long to read"
+            if value in _INFINITE
+            else f"the JSON value {json.dumps(value)}"
+        )
+        what = f"{shown}, which JavaMail cannot read as a whole number"
         write = f"write {key} as a whole number"
     else:
         if isinstance(value, bool):
