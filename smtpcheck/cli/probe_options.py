@@ -55,7 +55,7 @@ class ProbeArgs:
 
         library = Library(self.javamail)
         # Once per run: loading the CA store is costly.
-        tls = build_tls_contexts(ca_file=self.ca_file, check_name=library is Library.ANGUS)
+        tls = build_tls_contexts(ca_file=self.ca_file, check_name=library.checks_name)
         return ProbeOptions(
             ehlo_name=machine_name(self.ehlo),
             tls=tls,

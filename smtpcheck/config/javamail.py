@@ -27,8 +27,10 @@ __all__ = [
     "DEFAULT_SSL_PORT",
     "SmtpSettings",
     "connection_params",
+    "fails_before_connecting",
     "java_bool",
     "java_int",
+    "login_problem",
     "mode_of",
     "pinned_params",
     "settings_of",
@@ -146,6 +148,37 @@ class SmtpSettings:
     def secrets(self) -> tuple[str, ...]:
         """Return the password in every form it may take in an output (see `secret_forms`)."""
         return secret_forms(self.user, reveal(self.password))
+
+
+def login_problem(settings: SmtpSettings, credentials: Credentials | None) -> str | None:
+    """Say what JavaMail does with a login it cannot make, or None when the login may work.
+
+    As observed with the real library: a null password fails before connecting; a null user
+    logs in under the JVM's user.name with connect(), and fails before connecting with an
+    Authenticator; an empty one is sent and refused. ``credentials`` None: the platform's way
+    is not known, and both are told.
+    """
+    if settings.password is None:
+        return "JavaMail fails before connecting (no password specified)"
+    if settings.user is None:
+        return {
+            Credentials.CONNECT: "JavaMail logs in under the platform's own OS account name "
+            "(user.name), which the server refuses",
+            Credentials.AUTHENTICATOR: "JavaMail fails before connecting (no user name specified)",
+            None: "JavaMail logs in under the platform's own OS account name if the platform "
+            "passes the credentials to connect(), or fails before connecting with an "
+            "Authenticator",
+        }[credentials]
+    if not settings.user or not settings.has_password:
+        return "JavaMail connects and sends it, and the server refuses the login (535)"
+    return None
+
+
+def fails_before_connecting(settings: SmtpSettings, credentials: Credentials) -> bool:
+    """Return True when JavaMail gives up on the login before it opens a connection."""
+    if settings.password is None:
+        return True
+    return settings.user is None and credentials is Credentials.AUTHENTICATOR
 
 
 # The mode <-> params mapping, both directions. The panel writes each way of connecting with

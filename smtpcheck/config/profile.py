@@ -20,6 +20,11 @@ class Library(StrEnum):
     ANGUS = "angus"  # Jakarta Mail 2.1+ / Angus Mail: checks the name, even with ssl.trust="*"
     LEGACY = "legacy"  # com.sun.mail <= 2.0, JavaMail 1.x: checkserveridentity off by default
 
+    @property
+    def checks_name(self) -> bool:
+        """Return True when the library checks the certificate's name (server identity)."""
+        return self is Library.ANGUS
+
 
 class Credentials(StrEnum):
     """How the platform hands JavaMail the user name and password."""

@@ -16,9 +16,10 @@ import ssl
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import NoReturn
 
-from smtpcheck.config.javamail import SmtpSettings
-from smtpcheck.config.profile import Credentials, JavaMailProfile, Library, TransportChoice
+from smtpcheck.config.javamail import SmtpSettings, fails_before_connecting, login_problem
+from smtpcheck.config.profile import JavaMailProfile, TransportChoice
 from smtpcheck.defaults import CHECK_TIMEOUT
 from smtpcheck.errors import UsageError
 from smtpcheck.probe.certificate import VerifyFailure
@@ -65,7 +66,7 @@ class ProbeOptions:
             raise UsageError(f"EHLO name {name!r}: give a host name without spaces")
         if self.timeout <= 0:
             raise UsageError("the timeout must be more than 0 seconds")
-        if self.tls.verifying.check_hostname is not (self.profile.library is Library.ANGUS):
+        if self.tls.verifying.check_hostname is not self.profile.library.checks_name:
             # A programming error, not a user's: the contexts were built for another library.
             raise ValueError("TLS contexts built for another JavaMail library")
 
@@ -98,8 +99,9 @@ class _Probe:
             insecure=options.tls.insecure,
             diagnose_after=options.diagnose_after,
             timeout=options.timeout,
-            check_name=options.profile.library is Library.ANGUS,
+            check_name=options.profile.library.checks_name,
         )
+        self.logs_in = settings.logs_in(options.profile.credentials)
 
     async def run(self) -> ProbeResult:
         started = time.perf_counter()
@@ -147,12 +149,9 @@ class _Probe:
             )
             self.rec.record("transport", False, time.perf_counter(), stop)
             raise StageFailure(FailureKind.NO_TRANSPORT, stop)
-        credentials = self.o.profile.credentials
-        refused = _stopped_before_connecting(self.s, credentials)
-        if self.s.logs_in(credentials) and refused is not None:
+        if self.logs_in and fails_before_connecting(self.s, self.o.profile.credentials):
             # Service.connect gives up before opening a socket: so does the probe.
-            self.rec.record("auth", False, time.perf_counter(), refused)
-            raise StageFailure(FailureKind.NO_CREDENTIALS, refused)
+            self._refuse_login()
         addresses = await self._resolve()
         try:
             await self._session(addresses, self.o.tls.verifying)
@@ -224,7 +223,7 @@ class _Probe:
                 await self.opener.open(client, address, handshake, verify)
             if cert_only:
                 return
-            if self.s.logs_in(self.o.profile.credentials):
+            if self.logs_in:
                 await self._authenticate(client)
             if self.o.send_to is not None:
                 await self._send(client, self.o.send_to)
@@ -241,10 +240,8 @@ class _Probe:
             # connected without it and the server decides at MAIL or RCPT (SC701).
             self.rec.transcript.note("the server does not offer AUTH: JavaMail goes on without it")
             return
-        problem = _credentials_problem(self.s)
-        if problem is not None:
-            self.rec.record("auth", False, time.perf_counter(), problem)
-            raise StageFailure(FailureKind.NO_CREDENTIALS, problem)
+        if login_problem(self.s, self.o.profile.credentials) is not None:
+            self._refuse_login()
         offered = client.server_auth_methods
         mechanism = next((m for m in _AUTH_PREFERENCE if m in offered), None)
         if mechanism is None:
@@ -257,6 +254,18 @@ class _Probe:
             # Tried once, with one mechanism: servers lock accounts out after a few failures.
             reply = await login(self.s.user or "", password)
             step.detail, step.reply_code = f"{mechanism.upper()} accepted", reply.code
+
+    def _refuse_login(self) -> NoReturn:
+        """Fail the login JavaMail cannot make; it is never sent (it would count as refused)."""
+        s = self.s
+        if s.password is None or s.user is None:
+            key, state = ("mail.smtp.password" if s.password is None else "mail.smtp.user"), "null"
+        else:
+            key, state = ("mail.smtp.user" if not s.user else "mail.smtp.password"), "empty"
+        problem = login_problem(s, self.o.profile.credentials)
+        detail = f"{key} is {state}: {problem}"
+        self.rec.record("auth", False, time.perf_counter(), detail)
+        raise StageFailure(FailureKind.NO_CREDENTIALS, detail)
 
     async def _mail_from(self, client: Client) -> None:
         """Ask whether the server takes mail from the sender, without sending any (RSET after).
@@ -299,32 +308,6 @@ class _Probe:
             self.rec.record("quit", False, started, f"{type(exc).__name__}: {exc}")
         else:
             self.rec.record("quit", True, started, "", reply.code)
-
-
-def _stopped_before_connecting(settings: SmtpSettings, credentials: Credentials) -> str | None:
-    """Say why JavaMail gives up before connecting, as observed with the real library."""
-    if settings.password is None:  # only under mail.smtp.auth: see SmtpSettings.logs_in
-        return "mail.smtp.password is null: JavaMail fails before connecting (no password)"
-    if settings.user is None and credentials is Credentials.AUTHENTICATOR:
-        return "mail.smtp.user is null: JavaMail fails before connecting (no user name)"
-    return None
-
-
-def _credentials_problem(settings: SmtpSettings) -> str | None:
-    """Say why a login JavaMail would send must fail, or None when it may work.
-
-    Such a login is not sent: the server refuses it, and a refused login counts towards the
-    account's lock-out (RFC 4954 §9).
-    """
-    if settings.user is None:  # connect(null, password) logs in as the JVM's user.name
-        return (
-            "mail.smtp.user is null: JavaMail logs in under the platform's own OS account "
-            "name (user.name), which the server refuses"
-        )
-    if not settings.user or not settings.has_password:
-        empty = "mail.smtp.user" if not settings.user else "mail.smtp.password"
-        return f"{empty} is empty: JavaMail sends the login anyway and the server refuses it (535)"
-    return None
 
 
 def _phase(config_ms: int | None, cap: float) -> float:

@@ -47,8 +47,7 @@ class Attempt:
     @property
     def offers_starttls(self) -> bool:
         """Return True when the server listed STARTTLS in its EHLO reply before TLS."""
-        extensions = self.probe.extensions_before_tls
-        return any(line.split(" ", 1)[0].upper() == "STARTTLS" for line in extensions)
+        return self.probe.offers("STARTTLS", before_tls=True)
 
     @property
     def untrusted(self) -> bool:

@@ -176,6 +176,14 @@ class ProbeResult:
         """Return the failure kind, or None when the probe succeeded."""
         return None if self.failure is None else self.failure.kind
 
+    def offers(self, keyword: str, *, before_tls: bool = False) -> bool:
+        """Return True when the last EHLO reply (or the one before TLS) lists this extension.
+
+        The keyword is the first word of a reply line, case-insensitive (RFC 5321 §4.1.1.1).
+        """
+        lines = self.extensions_before_tls if before_tls else self.extensions
+        return any(line.split(" ", 1)[0].upper() == keyword for line in lines)
+
 
 @dataclass(frozen=True, slots=True)
 class NotProbed:

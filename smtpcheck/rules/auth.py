@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from smtpcheck.config.address import is_loopback
-from smtpcheck.config.javamail import SmtpSettings
+from smtpcheck.config.javamail import login_problem
 from smtpcheck.results import Severity, TlsMode
 from smtpcheck.rules.base import Scope, SmtpGateway, Violation, rule
 
@@ -50,22 +50,10 @@ def auth_without_credentials(config: SmtpGateway) -> Iterator[Violation]:
     ]
     yield Violation(
         f"mail.smtp.auth=true but {' and '.join(missing)} "
-        f"{'is' if len(missing) == 1 else 'are'} empty: {_without_credentials(s)}",
+        f"{'is' if len(missing) == 1 else 'are'} empty: {login_problem(s, None)}",
         param=missing[0],
         fix=f"set {' and '.join(missing)}, or set mail.smtp.auth=false",
     )
-
-
-def _without_credentials(s: SmtpSettings) -> str:
-    """Say what JavaMail does with the missing credentials, as the real library was seen to."""
-    if s.password is None:
-        return "JavaMail fails before connecting (no password specified)"
-    if s.user is None:
-        return (
-            "JavaMail logs in under the platform's own OS account name if the platform passes "
-            "the credentials to connect(), or fails before connecting with an Authenticator"
-        )
-    return "JavaMail connects and sends it, and the server refuses the login (535)"
 
 
 @rule(code="SC302", slug="credentials-without-auth", severity=Severity.WARNING, scope=Scope.CONFIG)

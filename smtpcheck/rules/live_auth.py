@@ -47,7 +47,7 @@ def auth_not_offered(live: ProbedGateway) -> Iterator[Violation]:
     probe = live.probe
     if not live.config.settings.auth or not _past_login(live) or probe.auth_mechanisms:
         return
-    if any(line.split(" ", 1)[0].upper() == "AUTH" for line in probe.extensions):
+    if probe.offers("AUTH"):
         return
     tls = probe.tls is not None
     offered = "the server does not offer AUTH" + (" after TLS" if tls else "")

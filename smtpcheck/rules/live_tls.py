@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from smtpcheck.config.profile import Library
 from smtpcheck.results import FailureKind, PortHint, Severity, TlsMode
 from smtpcheck.rules.base import ProbedGateway, Scope, Violation, rule
 
@@ -63,7 +62,7 @@ def starttls_not_offered(live: ProbedGateway) -> Iterator[Violation]:
     ehlo_done = any(step.name == "ehlo" and step.ok for step in probe.steps)
     if s.mode is not TlsMode.STARTTLS or not ehlo_done:
         return
-    if _offers(probe.extensions_before_tls, "STARTTLS"):
+    if probe.offers("STARTTLS", before_tls=True):
         return
     fix = "use the submission port 587 or implicit TLS on 465 (mail.smtp.use_ssl=true)"
     if live.failed(FailureKind.STARTTLS_UNAVAILABLE) is not None:
@@ -225,7 +224,7 @@ def certificate_name_mismatch(live: ProbedGateway) -> Iterator[Violation]:
         return
     host = live.config.settings.host
     names = f": it names {', '.join(tls.cert.san or (tls.cert.subject,))}" if tls.cert else ""
-    if live.library is Library.LEGACY:
+    if not live.library.checks_name:
         consequence = (
             ": com.sun.mail 2.0 and older check no name and connect, Angus Mail (Jakarta "
             "Mail 2.1+) refuses it"
@@ -241,7 +240,7 @@ def certificate_name_mismatch(live: ProbedGateway) -> Iterator[Violation]:
         f"the certificate is not valid for {host}{names}{consequence}",
         param="mail.smtp.host",
         fix="set mail.smtp.host to a name the certificate carries, or reissue the certificate",
-        severity=Severity.WARNING if live.library is Library.LEGACY else None,
+        severity=None if live.library.checks_name else Severity.WARNING,
     )
 
 
@@ -347,10 +346,6 @@ def weak_tls_version(live: ProbedGateway) -> Iterator[Violation]:
             f"the server negotiated {probe.tls.version}, deprecated by RFC 8996",
             fix="enable TLS 1.2 or 1.3 on the server",
         )
-
-
-def _offers(extensions: tuple[str, ...], keyword: str) -> bool:
-    return any(line.split(" ", 1)[0].upper() == keyword for line in extensions)
 
 
 def _trust_all_note(live: ProbedGateway) -> str:
