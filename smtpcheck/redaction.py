@@ -35,11 +35,8 @@ def secret_forms(user: str | None, password: str | None) -> tuple[str, ...]:
     """Return the password as it may appear on the wire: plain, and base64 as AUTH sends it."""
     if not password:
         return ()
-    forms = [password, _b64(password)]
-    if user:
-        # RFC 4616 PLAIN: authzid NUL authcid NUL passwd
-        forms.append(_b64(f"\0{user}\0{password}"))
-    return tuple(forms)
+    # RFC 4616 PLAIN: authzid NUL authcid NUL passwd; an empty user name is sent as is.
+    return (password, _b64(password), _b64(f"\0{user or ''}\0{password}"))
 
 
 def _b64(text: str) -> str:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import atexit
-import base64
 import hashlib
 import math
 import os
@@ -30,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, NoReturn, cast
 
+from smtpcheck.redaction import scrub, secret_forms
 from tests.support import gate
 
 __all__ = [
@@ -436,22 +436,14 @@ def parse_output(stdout: str, stderr: str = "") -> JavaOutcome:
 
 
 def _secrets(params: Mapping[str, object]) -> list[str]:
-    """The password and the forms a trace with mail.debug.auth=true would show it in."""
-    found: list[str] = []
+    """The password in every form a trace with mail.debug.auth=true would show it in."""
     user = params.get("mail.smtp.user")
+    found: list[str] = []
     for key in ("mail.smtp.password", "mail.smtps.password"):
         password = params.get(key)
-        if isinstance(password, str) and password:
-            found.append(password)
-            found.append(base64.b64encode(password.encode()).decode())
-            found.append(base64.b64encode(f"\0{user or ''}\0{password}".encode()).decode())
-    return sorted(set(found), key=len, reverse=True)
-
-
-def _scrub(text: str, secrets: list[str]) -> str:
-    for secret in secrets:
-        text = text.replace(secret, "<password>")
-    return text
+        if isinstance(password, str):
+            found += secret_forms(user if isinstance(user, str) else None, password)
+    return found
 
 
 async def run_javamail(
@@ -524,8 +516,8 @@ async def run_javamail(
             raise OracleError(f"the JVM ran past {cap_ms} ms + {_JVM_MARGIN_S} s; killed") from None
     finally:
         shutil.rmtree(private, ignore_errors=True)
-    stdout = _scrub(out.decode("utf-8", "replace"), secrets)
-    stderr = _scrub(err.decode("utf-8", "replace"), secrets)
+    stdout = scrub(out.decode("utf-8", "replace"), secrets)
+    stderr = scrub(err.decode("utf-8", "replace"), secrets)
     if process.returncode == 3:
         raise LoopbackRefused(stderr.strip())
     if process.returncode != 0:
