@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from smtpcheck.cli.exits import EXIT_FAIL, EXIT_OK
-from smtpcheck.cli.output import use_color, write_output
+from smtpcheck.cli.output import preflight_output, use_color, write_output
 from smtpcheck.cli.probe_options import ProbeArgs, probe_options, try_port_option
 from smtpcheck.defaults import DISCOVER_TIMEOUT
 
@@ -74,6 +74,7 @@ def discover(
     from smtpcheck.pipeline.discover import discover_host
     from smtpcheck.reporters.discovery import render_discovery
 
+    preflight_output(output, inputs=(probing.ca_file,))
     password = _password(user, password_env)
     found = discover_host(
         host,

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from smtpcheck.cli.api_options import ApiOptions, api_options
-from smtpcheck.cli.output import write_private
+from smtpcheck.cli.output import preflight_output, write_private
 
 __all__ = ["fetch"]
 
@@ -19,7 +19,8 @@ __all__ = ["fetch"]
     "-o",
     "--output",
     type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
-    help="Write the list to this file (created with mode 0600) instead of standard output.",
+    help="Write the list to this file (created with mode 0600, replaced whole) instead of "
+    "standard output.",
 )
 @click.option(
     "--include-secrets",
@@ -36,12 +37,16 @@ def fetch(output: Path | None, include_secrets: bool, api: ApiOptions | None) ->
     """
     if api is None:
         raise click.UsageError("fetch needs the panel API: give --api-url or --region")
+    if output is not None and str(output) == "-":
+        output = None  # standard output
+    # Before the password prompt and the API call: a list fetched for nothing costs a login.
+    preflight_output(output)
     from smtpcheck.config.saving import prepare_for_file
     from smtpcheck.pipeline.sources import fetch_list
 
     data = prepare_for_file(fetch_list(api.source()), redact=not include_secrets)
     text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-    if output is None or str(output) == "-":
+    if output is None:
         click.echo(text, nl=False)
         return
     write_private(output, text)

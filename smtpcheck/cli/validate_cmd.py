@@ -7,7 +7,7 @@ import click
 from smtpcheck.cli.api_options import ApiOptions, api_options, sources_of
 from smtpcheck.cli.exits import unusable_run
 from smtpcheck.cli.options import ReportOptions, report_options
-from smtpcheck.cli.output import finish
+from smtpcheck.cli.output import finish, preflight_output
 
 __all__ = ["validate"]
 
@@ -25,6 +25,7 @@ def validate(sources: tuple[str, ...], report: ReportOptions, api: ApiOptions | 
     """
     from smtpcheck.pipeline.validate import validate as run_validate
 
+    preflight_output(report.output, inputs=sources)
     with unusable_run(report.fmt):
         lint = report.lint()
         result = run_validate(sources_of(sources, api), lint)
