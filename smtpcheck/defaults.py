@@ -6,6 +6,7 @@ Plain constants with no imports, so the command line can show them without loadi
 from __future__ import annotations
 
 __all__ = [
+    "API_ANSWER_LIMIT",
     "API_TIMEOUT",
     "CERT_WARN_DAYS",
     "CHECK_TIMEOUT",
@@ -39,3 +40,6 @@ FORMATS = ("text", "json", "junit", "nagios", "prometheus")
 FORMAT = "text"
 #: The lowest finding severity that fails a run (``--fail-on``).
 FAIL_ON = "error"
+#: Bytes of one panel API answer, counted decoded, past which it is refused: a fleet's gateway
+#: list is a few MB, and a small compressed answer must not inflate into gigabytes.
+API_ANSWER_LIMIT = 64 * 1024 * 1024

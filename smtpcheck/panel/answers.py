@@ -19,10 +19,11 @@ from typing import Any, TypeVar
 import httpx
 
 from smtpcheck.config.loading import json_int
+from smtpcheck.config.params import is_secret_param
 from smtpcheck.errors import PlatformError
 from smtpcheck.redaction import scrub
 
-__all__ = ["decode", "panel_error", "retry_after_seconds", "transport_failure"]
+__all__ = ["decode", "panel_error", "quoted", "retry_after_seconds", "transport_failure"]
 
 _NOT_A_PANEL = "; is --api-url a panel API base such as https://api.eu.navixy.com/v2?"
 # Transient by their documented meaning: database error, unexpected error, "queue service error,
@@ -157,8 +158,15 @@ def _tls_message(host: str, error: ssl.SSLError) -> str:
     return f"TLS handshake with {host} failed ({reason}){hint}"
 
 
-def decode(response: httpx.Response, action: str, secrets: Collection[str]) -> dict[str, Any]:
+def decode(
+    response: httpx.Response,
+    content: bytes | bytearray,
+    action: str,
+    secrets: Collection[str],
+) -> dict[str, Any]:
     """Return a successful answer's data; raise `PlatformError` named by the panel's status code.
+
+    ``content`` is the answer's body, decoded (it was read apart from the response: streamed).
 
     Raises:
         PlatformError: the answer is not a successful one; ``retryable`` says if a retry helps.
@@ -169,21 +177,23 @@ def decode(response: httpx.Response, action: str, secrets: Collection[str]) -> d
     header = response.headers.get("Retry-After")
     wait = retry_after_seconds(header, now=datetime.now(UTC)) if header else None
     try:
-        data = json.loads(response.content, parse_int=json_int)
+        data = json.loads(content, parse_int=json_int)
     except (ValueError, RecursionError):  # also UnicodeDecodeError; nesting past the stack
         data = None
     if not isinstance(data, dict):
         raise panel_error(
             action,
             url,
-            _not_json(response, data, secrets),
+            _not_json(response, content, data),
             secrets,
             retryable=transient,
             retry_after=wait,
             http_status=http,
         )
     if data.get("success") is True and response.is_success:
-        return data
+        # A hash pasted into a label (or any text) must not reach a report; the SMTP passwords
+        # themselves stay as sent: the probe logs in with them, and masks them on output.
+        return _masked(data, secrets)
     status = data.get("status")
     code = status.get("code") if isinstance(status, dict) else None
     if not isinstance(code, int) or isinstance(code, bool):
@@ -207,19 +217,28 @@ def decode(response: httpx.Response, action: str, secrets: Collection[str]) -> d
     )
 
 
-def _not_json(response: httpx.Response, data: object, secrets: Collection[str]) -> str:
+def _masked(data: dict[str, Any], secrets: Collection[str]) -> dict[str, Any]:
+    def walk(value: Any, key: str = "") -> Any:
+        if isinstance(value, dict):
+            return {k: walk(v, str(k)) for k, v in value.items()}
+        if isinstance(value, list):
+            return [walk(v, key) for v in value]
+        if isinstance(value, str) and not is_secret_param(key):
+            return scrub(value, secrets)
+        return value
+
+    result: dict[str, Any] = walk(data)
+    return result
+
+
+def _not_json(response: httpx.Response, content: bytes | bytearray, data: object) -> str:
     http = response.status_code
-    if response.is_redirect and "Location" in response.headers:
-        return (
-            f"HTTP {http}: the API moved to {_quoted(response.headers['Location'], secrets)}; "
-            "give its base URL as --api-url"
-        )
     if http == 429:
         return "rate limited by the panel API (HTTP 429)"
     content_type = response.headers.get("Content-Type", "")
-    if "html" in content_type or response.content.lstrip()[:1] == b"<":
+    if "html" in content_type or content.lstrip()[:1] == b"<":
         what = "an HTML page"
-    elif not response.content.strip():
+    elif not content.strip():
         what = "an empty body"
     elif data is not None:
         what = "JSON that is not an object"
@@ -239,20 +258,18 @@ def _describe(
             for item in data.get("errors") or ()
             if isinstance(item, dict)
         ]
-        detail = f": {_quoted('; '.join(problems), secrets)}" if problems else ""
+        detail = f": {quoted('; '.join(problems), secrets)}" if problems else ""
         return f"the panel rejected the request parameters (code 7){detail}"
     if code in _MESSAGES:
         return _MESSAGES[code].format(action=action)
     description = status.get("description")
     said = (
-        f" ({_quoted(description, secrets)})"
-        if isinstance(description, str) and description
-        else ""
+        f" ({quoted(description, secrets)})" if isinstance(description, str) and description else ""
     )
     return f"the panel refused the request with code {code}{said}"
 
 
-def _quoted(text: str, secrets: Collection[str], limit: int = 200) -> str:
+def quoted(text: str, secrets: Collection[str], limit: int = 200) -> str:
     """Return server-sent text fit for a one-line message: scrubbed, printable, bounded."""
     # Scrubbed first: flattening could change a secret with spaces in it, and cutting could
     # leave a prefix of one that no longer matches.

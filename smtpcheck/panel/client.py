@@ -1,10 +1,12 @@
 """Client of the Navixy panel API: log in, list the email gateways, log out again.
 
-With `answers`, the only module that imports httpx. Transport errors, HTTP statuses and the
-panel's ``status.code`` become a `PlatformError` in this package and nowhere else, with a
-message written for people (`answers` words it). The session hash and the panel password travel
-only in request bodies, and every message is scrubbed of them, so they reach no output, log,
-repr or traceback.
+With `answers` and `body`, the only modules that import httpx. Transport errors, HTTP
+statuses and the panel's ``status.code`` become a `PlatformError` in this package and nowhere
+else, with a message written for people (`answers` words it). The session hash and the panel
+password travel only in request bodies, and every message is scrubbed of them, so they reach
+no output, log, repr or traceback. What a panel can cost is bounded: each answer is streamed
+and cut past `API_ANSWER_LIMIT` decoded bytes, each try past its timeout, and no redirect is
+followed.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import itertools
 import random
 import ssl
 import time
+import zlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -22,9 +25,10 @@ from typing import Any
 import httpx
 
 from smtpcheck._version import __version__
-from smtpcheck.defaults import API_TIMEOUT
+from smtpcheck.defaults import API_ANSWER_LIMIT, API_TIMEOUT
 from smtpcheck.errors import PlatformError
 from smtpcheck.panel.answers import decode, panel_error, retry_after_seconds, transport_failure
+from smtpcheck.panel.body import CODINGS, read_body, refusal, too_large
 from smtpcheck.panel.credentials import Credentials
 
 __all__ = [
@@ -43,6 +47,9 @@ LIST_ACTION = "panel/gateways/email/list"
 LOGOUT_ACTION = "panel/account/logout"
 
 _LOGOUT_TIMEOUT = 5.0
+# How much longer than its timeout one try may take in all: the margin lets httpx's own timeout
+# of a phase (connect, one read), which names the phase, fire before the guard of the whole.
+_GRACE = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +74,9 @@ class PlatformClient:
 
     ``transport`` replaces the network (tests pass ``httpx.MockTransport``); ``sleep``, ``clock``
     and ``jitter`` replace the pauses between tries, the monotonic clock and the random source.
-    Every request and pause of one `fetch` fits in ``deadline`` seconds (3 × ``timeout``).
+    Each request, answer included, takes at most ``timeout`` seconds (and a margin), and every
+    request and pause of one `fetch` fits in ``deadline`` seconds (3 × ``timeout``). An answer
+    larger than ``answer_limit`` bytes, decoded, is refused.
     """
 
     def __init__(
@@ -76,6 +85,7 @@ class PlatformClient:
         *,
         timeout: float = API_TIMEOUT,
         deadline: float | None = None,
+        answer_limit: int = API_ANSWER_LIMIT,
         policy: RetryPolicy | None = None,
         verify: ssl.SSLContext | bool = True,
         transport: httpx.AsyncBaseTransport | None = None,
@@ -86,6 +96,7 @@ class PlatformClient:
         self.base_url = base_url.rstrip("/")
         self._timeout = timeout
         self._deadline = deadline if deadline is not None else 3 * timeout
+        self._limit = answer_limit
         self._policy = policy or RetryPolicy()
         self._sleep, self._clock, self._jitter = sleep, clock, jitter
         self._secrets: set[str] = set()
@@ -93,8 +104,14 @@ class PlatformClient:
             timeout=timeout,
             verify=verify,
             transport=transport,
-            follow_redirects=False,  # a redirected POST loses its body; say where to go instead
-            headers={"User-Agent": f"smtpcheck/{__version__}", "Accept": "application/json"},
+            # Never followed: the hash would go with a 307 wherever the panel points. `answers`
+            # says where it pointed instead.
+            follow_redirects=False,
+            headers={
+                "User-Agent": f"smtpcheck/{__version__}",
+                "Accept": "application/json",
+                "Accept-Encoding": ", ".join(CODINGS),
+            },
         )
 
     def __repr__(self) -> str:
@@ -149,10 +166,16 @@ class PlatformClient:
 
     async def _log_out(self, session: str) -> None:
         # The session would expire by itself within 24 hours; failing to end it early is no
-        # reason to fail a run that has its data, so every error is ignored.
+        # reason to fail a run that has its data, so every error is ignored. The answer changes
+        # nothing either, so its body is never read: it cannot cost memory.
         with contextlib.suppress(httpx.HTTPError, TimeoutError):
-            async with asyncio.timeout(_LOGOUT_TIMEOUT):
-                await self._http.post(f"{self.base_url}/{LOGOUT_ACTION}", json={"hash": session})
+            async with (
+                asyncio.timeout(_LOGOUT_TIMEOUT),
+                self._http.stream(
+                    "POST", f"{self.base_url}/{LOGOUT_ACTION}", json={"hash": session}
+                ),
+            ):
+                pass
 
     async def _call(self, action: str, body: dict[str, Any], deadline: float) -> dict[str, Any]:
         started = self._clock()
@@ -193,20 +216,46 @@ class PlatformClient:
     async def _try(self, action: str, body: dict[str, Any], deadline: float) -> dict[str, Any]:
         url = f"{self.base_url}/{action}"
         remaining = deadline - self._clock()
+        budget = max(0.001, min(self._timeout, remaining))
         try:
-            # httpx bounds each phase (connect, each read); the outer guard bounds the whole
-            # exchange, so a server that trickles its answer cannot outlast the deadline.
-            async with asyncio.timeout(remaining + 1.0):
-                response = await self._http.post(
-                    url, json=body, timeout=max(0.001, min(self._timeout, remaining))
-                )
+            # httpx bounds each phase (connect, each read); this guard bounds the whole
+            # exchange, so a server that trickles its answer cannot outlast the budget.
+            async with (
+                asyncio.timeout(budget + _GRACE),
+                self._http.stream("POST", url, json=body, timeout=budget) as response,
+            ):
+                content = await self._read(response, action)
         except TimeoutError:
-            error = self._error(action, f"no answer within {self._deadline:g} s in all")
+            if remaining < self._timeout:
+                error = self._error(action, f"no answer within {self._deadline:g} s in all")
+            else:
+                message = f"the panel took longer than {self._timeout:g} s to answer"
+                error = panel_error(action, url, message, self._secrets, retryable=True)
         except httpx.HTTPError as exc:
             error = transport_failure(exc, action, url, self._secrets)
         else:
-            return decode(response, action, self._secrets)
+            return decode(response, content, action, self._secrets)
         raise error  # outside the except clause: no reference to httpx's exception survives
+
+    async def _read(self, response: httpx.Response, action: str) -> bytearray:
+        """Return the answer's body, decoded; refuse one the headers or its size rule out.
+
+        Raises:
+            PlatformError: a redirect, a body larger than the limit, or codings not read.
+        """
+        problem = refusal(response, self._limit, self._secrets)
+        if problem is None:
+            try:
+                content = await read_body(response, self._limit)
+            except zlib.error:
+                problem = "the panel's answer does not decompress as its Content-Encoding says"
+            else:
+                if content is not None:
+                    return content
+                problem = too_large(self._limit)
+        url = str(response.request.url)
+        http = response.status_code
+        raise panel_error(action, url, problem, self._secrets, retryable=False, http_status=http)
 
     def _error(self, action: str, message: str) -> PlatformError:
         """Return an error that trying again cannot mend."""
