@@ -1,7 +1,8 @@
 """Syntax and length checks of a sender address by RFC 5321 §4.1.2 and §4.5.3.1 — no DNS.
 
 `validate` never touches the network, so there are no MX lookups, and special-use names
-(``localhost``, ``.test``, ``.local``) are as good as any: CI configs use them.
+(``localhost``, ``.test``, ``.local``) are as good as any: CI configs use them. A host is read
+as Java's ``InetAddress.getByName`` reads it (`java_ip_literal`), not as the C library does.
 """
 
 from __future__ import annotations
@@ -9,8 +10,19 @@ from __future__ import annotations
 import functools
 import ipaddress
 import re
+import string
 
-__all__ = ["OBFUSCATED_EMAIL", "address_problem", "host_problem", "is_ip_literal", "is_loopback"]
+__all__ = [
+    "OBFUSCATED_EMAIL",
+    "address_problem",
+    "host_problem",
+    "is_ip_literal",
+    "is_loopback",
+    "java_ip_literal",
+    "java_ipv4_literal",
+    "java_literal_refusal",
+    "tls_name",
+]
 
 #: What a web page's e-mail obfuscation (Cloudflare's) leaves in place of an address when a
 #: config is copied from a browser. The API page's own example carries it.
@@ -95,6 +107,9 @@ def host_problem(host: str) -> str | None:
         return None
     if host.count(":") == 1 or (host.startswith("[") and "]:" in host):
         return "it has a :port; put the port in mail.smtp.port"
+    refusal = java_literal_refusal(host)
+    if refusal is not None:
+        return refusal
     if not _domain(host, _HOST_LABEL) or len(host) > 253:
         return "it is not a valid host name"
     if host.removesuffix(".").rpartition(".")[2].isdigit():
@@ -104,17 +119,129 @@ def host_problem(host: str) -> str | None:
     return None
 
 
-def is_ip_literal(host: str) -> bool:
-    """Return True for an IPv4 or IPv6 address, with or without IPv6 brackets."""
-    if not host or not (host[0].isdigit() or host[0] == "[" or ":" in host):
-        return False  # the common case, a host name, without ipaddress's exception path
-    bracketed = host.startswith("[") and host.endswith("]")
+# --- hosts as Java reads them ----------------------------------------------------------------
+#
+# InetAddress.getByName (OpenJDK 17.0.15, checked against it: tests/hostile/test_host_forms.py)
+# takes an IPv4 literal of 1 to 4 decimal parts, the last filling the remaining bytes ("127.1",
+# "2130706433", "127.0.0.01" are 127.0.0.1; "0177.0.0.1" is 177.0.0.1), an IPv6 literal with
+# or without brackets, and looks anything else up as a name. What the C library's inet_aton
+# reads and Java does not (a hex or octal part: "0x7f000001") Java refuses without a look-up
+# (an "ambiguous" literal; -Djdk.net.allowAmbiguousIPAddressLiterals=true, as older JDKs did,
+# looks it up, and on Linux the C library then reads it), and so do brackets around anything
+# but an IPv6 address.
+
+_JAVA_V4 = re.compile(r"[0-9]+(?:\.[0-9]+){0,3}")  # ASCII digits only, as Java's parser
+_JAVA_V4_LENGTH = 15  # Java's parser refuses a longer text outright
+_BSD_PART = r"(?:0[xX][0-9A-Fa-f]+|0[0-7]*|[1-9][0-9]*)"
+_BSD_V4 = re.compile(rf"{_BSD_PART}(?:\.{_BSD_PART}){{0,3}}")
+_HEX_GROUP = re.compile(r"[0-9A-Fa-f]{1,4}")
+
+
+def java_ipv4_literal(host: str) -> str | None:
+    """Return the dotted quad Java reads in ``host`` as an IPv4 literal, or None for none."""
+    if len(host) > _JAVA_V4_LENGTH or not _JAVA_V4.fullmatch(host):
+        return None
+    return _ipv4([int(part) for part in host.split(".")])
+
+
+def _bsd_ipv4(host: str) -> str | None:
+    """Return the address the C library's inet_aton reads in ``host`` (hex, octal), or None."""
+    if not _BSD_V4.fullmatch(host):
+        return None
+    return _ipv4([_bsd_part(part) for part in host.split(".")])
+
+
+def _bsd_part(part: str) -> int:
+    if part[:2] in ("0x", "0X"):
+        return int(part, 16)
+    if part.startswith("0"):
+        return int(part, 8)
+    # Past 10 digits it is past 32 bits; and Python refuses to read 4300 decimal digits.
+    return int(part) if len(part) <= 10 else 1 << 32
+
+
+def _ipv4(parts: list[int]) -> str | None:
+    # a.b.c.d; a.b.c with c 16 bits; a.b with b 24 bits; a alone 32 bits (inet_aton's forms).
+    *head, last = parts
+    if any(part > 255 for part in head) or last >= 1 << (8 * (5 - len(parts))):
+        return None
+    number = sum(part << (8 * (3 - index)) for index, part in enumerate(head)) + last
+    return str(ipaddress.IPv4Address(number))
+
+
+def _java_ipv6(text: str) -> str | None:
+    """Return the address Java reads in an IPv6 literal without brackets, or None.
+
+    An IPv4-mapped address is the IPv4 address (Java makes it an Inet4Address). Java allows
+    leading zeros in a group while it stays 16 bits, and an IPv4 tail of exactly 4 parts.
+    """
+    address, percent, zone = text.partition("%")
+    if percent and not zone:
+        return None
+    groups = address.split(":")
+    tail = groups[-1]
+    if "." in tail:
+        quad = java_ipv4_literal(tail) if tail.count(".") == 3 else None
+        if quad is None:
+            return None
+        groups[-1] = quad
+    for index, group in enumerate(groups if "." not in tail else groups[:-1]):
+        if group:
+            hexits = group.lstrip("0") or "0"
+            if not _HEX_GROUP.fullmatch(hexits):
+                return None
+            groups[index] = hexits
     try:
-        address = ipaddress.ip_address(host[1:-1] if bracketed else host)
+        parsed = ipaddress.IPv6Address(":".join(groups) + (f"%{zone}" if percent else ""))
     except ValueError:
-        return False
-    # Brackets belong around IPv6 only (RFC 3986 §3.2.2); Java's resolver rejects "[192.0.2.1]".
-    return not bracketed or address.version == 6
+        return None
+    mapped = parsed.ipv4_mapped
+    return str(parsed) if mapped is None else str(mapped)
+
+
+@functools.lru_cache(maxsize=4096)
+def tls_name(host: str) -> str:
+    """Return the name a TLS certificate is checked against: an IP literal as Java reads it."""
+    return java_ip_literal(host) or host
+
+
+def java_ip_literal(host: str) -> str | None:
+    """Return the IP address Java connects to for ``host`` without a look-up, or None.
+
+    None for a name (Java looks it up) and for a text Java refuses (`java_literal_refusal`).
+    An IPv6 address comes without brackets, with its ``%zone`` if it has one.
+    """
+    if host.startswith("[") and host.endswith("]") and len(host) > 2:
+        return _java_ipv6(host[1:-1])
+    if not host or not (host[0] in string.hexdigits or host[0] == ":"):
+        return None  # the common case, a host name, answered at once (as Java does)
+    return java_ipv4_literal(host) or (_java_ipv6(host) if ":" in host else None)
+
+
+def java_literal_refusal(host: str) -> str | None:
+    """Return why Java refuses ``host`` without a look-up (an UnknownHostException), or None."""
+    if java_ip_literal(host) is not None:
+        return None
+    if host.startswith("["):
+        return (
+            "it is not a valid host name: Java reads brackets as an IPv6 address; these hold none"
+        )
+    if not host or not (host[0] in string.hexdigits or host[0] == ":"):
+        return None
+    inet_aton = _bsd_ipv4(host)
+    if inet_aton is not None:
+        return (
+            "Java refuses an IPv4 address with a part in hex or octal (the C library would "
+            f"read it as {inet_aton}); write the address in decimal"
+        )
+    if ":" in host:
+        return "it is not a valid host name, nor an IPv6 address: Java refuses it without a look-up"
+    return None
+
+
+def is_ip_literal(host: str) -> bool:
+    """Return True for a host Java reads as an IP address (see `java_ip_literal`)."""
+    return java_ip_literal(host) is not None
 
 
 def is_loopback(host: str) -> bool:
@@ -122,9 +249,6 @@ def is_loopback(host: str) -> bool:
     name = host.lower().removesuffix(".")
     if name == "localhost" or name.endswith(".localhost"):
         return True
-    if not is_ip_literal(name):
-        return False
-    address = ipaddress.ip_address(name.removeprefix("[").removesuffix("]"))
-    # Java connects to ::ffff:127.0.0.1 as the IPv4 address it maps, so it is loopback too.
-    mapped = getattr(address, "ipv4_mapped", None)
-    return address.is_loopback or (mapped is not None and mapped.is_loopback)
+    # As Java reads it: "127.1" is 127.0.0.1, and ::ffff:127.0.0.1 the IPv4 address it maps.
+    literal = java_ip_literal(host)
+    return literal is not None and ipaddress.ip_address(literal.partition("%")[0]).is_loopback

@@ -58,7 +58,7 @@ def gateway_name(gateway: GatewayReport) -> str:
 def endpoint_text(endpoint: Endpoint) -> str:
     """Return ``host:port MODE``, with an IPv6 host in brackets as in a URL."""
     host = endpoint.host or "?"
-    if ":" in host:
+    if ":" in host and not host.startswith("["):  # "[::1]" as written has its brackets
         host = f"[{host}]"
     return printable(f"{host}:{endpoint.port} {endpoint.mode.short}")
 

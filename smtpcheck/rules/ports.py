@@ -65,10 +65,15 @@ def invalid_host(config: SmtpGateway) -> Iterator[Violation]:
         `mail.smtp.host` for a URL scheme (`smtp://`), a `:port`, a path, a `user@`,
         spaces, characters no host name can have, or a mistyped IPv4 address such as
         `192.168.1.300` (no top-level domain is all digits, so it is looked up as a name).
+        An IP address is read as Java's `InetAddress` reads it: `127.1`, `2130706433` and
+        `127.0.0.01` are 127.0.0.1 and pass, `[::1]` and `::1` are both IPv6; a part in hex
+        or octal (`0x7f000001`) and brackets around anything but IPv6 (`[192.0.2.25]`) fail.
 
     Why it matters:
-        JavaMail hands the value to the resolver as it is, so the lookup fails (an
-        UnknownHostException) for every message.
+        JavaMail hands the value to `InetAddress` as it is, so the lookup fails (an
+        UnknownHostException) for every message. Current JDKs refuse hex and octal IPv4
+        forms without any look-up, though the C library and many tools read `0x7f000001`
+        as 127.0.0.1.
 
     Bad:
         {"mail.smtp.host": "smtp://smtp.example.com:587"}
