@@ -108,7 +108,10 @@ def _decoded(peercert: Mapping[str, Any] | None) -> tuple[CertInfo, bool] | None
     not_after = peercert.get("notAfter")
     if subject is None or issuer is None or not isinstance(not_after, str):
         return None
-    expiry = datetime.fromtimestamp(ssl.cert_time_to_seconds(not_after), UTC)
+    try:
+        expiry = datetime.fromtimestamp(ssl.cert_time_to_seconds(not_after), UTC)
+    except (ValueError, OverflowError, OSError):  # a date the C library cannot place
+        return None  # left to cryptography
     alt_names: tuple[tuple[str, str], ...] = peercert.get("subjectAltName", ())
     names = [value for kind, value in alt_names if kind == "DNS"]
     names += [str(ipaddress.ip_address(v.strip())) for k, v in alt_names if k == "IP Address"]
@@ -116,7 +119,7 @@ def _decoded(peercert: Mapping[str, Any] | None) -> tuple[CertInfo, bool] | None
         subject=subject,
         issuer=issuer,
         san=tuple(names),
-        not_after=expiry.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        not_after=_utc_text(expiry),
         days_left=0,  # set by the caller, as for a parsed one
     )
     return info, True  # the verifying context checked the name against the host
@@ -147,9 +150,10 @@ def _parsed(der: bytes, host: str) -> tuple[CertInfo, bool] | None:
 
     try:
         cert = x509.load_der_x509_certificate(der)
-    except ValueError:  # a certificate cryptography cannot parse: the session is still described
+        info = cert_info(cert)  # a date that is no calendar date (year 0) raises ValueError
+    except ValueError:  # a certificate cryptography cannot read: the session is still described
         return None
-    return cert_info(cert), name_matches(cert, host)
+    return info, name_matches(cert, host)
 
 
 def _with_days_left(info: CertInfo, *, now: datetime | None) -> CertInfo:
@@ -165,9 +169,15 @@ def cert_info(cert: x509.Certificate, *, now: datetime | None = None) -> CertInf
         subject=cert.subject.rfc4514_string(),
         issuer=cert.issuer.rfc4514_string(),
         san=tuple(_san_names(cert)),
-        not_after=not_after.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        not_after=_utc_text(not_after),
         days_left=_days_left(not_after, now),
     )
+
+
+def _utc_text(moment: datetime) -> str:
+    # isoformat, not strftime: "%Y" writes the year 950 as "950", which no parser reads back;
+    # isoformat always writes four digits (datetime holds the years 1 to 9999).
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
 
 
 def _days_left(not_after: datetime, now: datetime | None) -> int:

@@ -7,6 +7,7 @@ and turned into failures (as httpx maps httpcore's).
 from __future__ import annotations
 
 import asyncio
+import socket
 import ssl
 from typing import Any, Literal
 
@@ -16,6 +17,7 @@ from aiosmtplib.typing import Default
 from smtpcheck.probe.failures import (
     StageFailure,
     clip,
+    dropped_failure,
     network_failure,
     reply_failure,
     timeout_failure,
@@ -31,7 +33,10 @@ __all__ = [
     "Reply",
     "failure_of",
     "refused_reply",
+    "starttls_version",
 ]
+
+_AUTH_OK = 235  # RFC 4954 §6: authentication succeeded
 
 #: The names the probe needs from aiosmtplib, so that no other module imports it.
 Reply = aiosmtplib.SMTPResponse
@@ -46,6 +51,7 @@ class Client(aiosmtplib.SMTP):
     def __init__(self, transcript: Transcript, **options: Any) -> None:
         super().__init__(**options)
         self.transcript = transcript
+        self._unfinished = b""
 
     async def execute_command(
         self,
@@ -56,6 +62,23 @@ class Client(aiosmtplib.SMTP):
         response = await super().execute_command(*args, timeout=timeout)
         self.transcript.reply(response.code, response.message)
         return response
+
+    async def auth_login(
+        self,
+        username: str | bytes,
+        password: str | bytes,
+        /,
+        *,
+        timeout: float | Literal[Default.token] | None = Default.token,  # noqa: ASYNC109
+    ) -> aiosmtplib.SMTPResponse:
+        # JavaMail takes a 235 at any point of the exchange as success: a server that wants
+        # no password after the user name is logged in, not refusing (aiosmtplib wants a 334).
+        try:
+            return await super().auth_login(username, password, timeout=timeout)
+        except aiosmtplib.SMTPAuthenticationError as exc:
+            if exc.code != _AUTH_OK:
+                raise
+            return aiosmtplib.SMTPResponse(exc.code, exc.message)
 
     def extension_lines(self) -> tuple[str, ...]:
         """Return the extensions of the last EHLO reply, one line each (``AUTH PLAIN LOGIN``)."""
@@ -71,7 +94,19 @@ class Client(aiosmtplib.SMTP):
         value = self.get_transport_info("ssl_object") if self.is_connected else None
         return value if isinstance(value, ssl.SSLObject) else None
 
+    def unfinished_reply(self) -> bytes:
+        """Return what the server has sent of a reply it has not ended (a line without its end).
+
+        Kept when the connection closes, so a reply cut short by a timeout can still be told
+        from silence.
+        """
+        if self.protocol is not None:
+            # aiosmtplib buffers a reply until its last line ends; nothing else reads it.
+            self._unfinished = bytes(getattr(self.protocol, "_buffer", b""))
+        return self._unfinished
+
     def close(self) -> None:
+        self.unfinished_reply()  # what arrived before the close
         # A TLS close waits for the server's close_notify (up to 30 s); after QUIT, or after a
         # failure, there is nothing left to say, so the connection is dropped at once.
         if isinstance(self.transport, asyncio.Transport):
@@ -107,8 +142,8 @@ def failure_of(exc: Exception, stage: str, *, host: str, port: int, timeout: flo
     if isinstance(exc, aiosmtplib.SMTPTimeoutError | TimeoutError):
         return timeout_failure(stage, host=host, port=port, timeout=timeout)
     if isinstance(exc, aiosmtplib.SMTPServerDisconnected):
-        kind = FailureKind.TLS_HANDSHAKE if stage == "tls" else FailureKind.PROTOCOL
-        return StageFailure(kind, f"the server closed the connection ({stage})")
+        reset = isinstance(exc.__cause__, ConnectionResetError)
+        return dropped_failure(stage, "reset" if reset else "closed")
     if isinstance(exc, aiosmtplib.SMTPException):
         return StageFailure(FailureKind.PROTOCOL, f"{stage}: {exc}")
     if isinstance(exc, OSError):
@@ -125,3 +160,32 @@ def refused_reply(exc: BaseException) -> tuple[int, str] | None:
     if isinstance(exc, aiosmtplib.SMTPResponseException) and exc.code > 0:
         return exc.code, exc.message
     return None
+
+
+async def starttls_version(
+    sock: socket.socket, context: ssl.SSLContext, *, host: str, ehlo_name: str | None
+) -> str | None:
+    """Return the TLS version a STARTTLS upgrade with ``context`` gets on ``sock``, else None.
+
+    A short session of its own (EHLO, STARTTLS, never AUTH) on a connected socket, which it
+    closes. The caller bounds the time.
+    """
+    look = Client(
+        Transcript(enabled=False),
+        hostname=host,
+        sock=sock,
+        start_tls=False,
+        tls_context=context,
+        local_hostname=ehlo_name,
+    )
+    try:
+        await look.connect()
+        await look.ehlo()
+        await look.starttls()
+        ssl_object = look.ssl_object()
+        return None if ssl_object is None else ssl_object.version()
+    except (aiosmtplib.SMTPException, OSError):
+        return None
+    finally:
+        look.close()
+        sock.close()

@@ -1,7 +1,9 @@
 """What a probe has seen so far: its timed steps, its transcript, and the server's answers.
 
 The probe drives the stages; this module keeps their record and builds the `ProbeResult`, with
-the secrets scrubbed from every string of it.
+the secrets scrubbed from every string of it. Every await that decides the verdict runs inside
+a stage (`Recorder.step`, `Recorder.split`); what runs between stages after the session is open
+(QUIT, RSET) is a courtesy, and the overall deadline running out there fails nothing.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Protocol, TypeVar
 from smtpcheck.probe.failures import StageFailure
 from smtpcheck.probe.transcript import Transcript
 from smtpcheck.redaction import redact
-from smtpcheck.results import PortHint, ProbeFailure, ProbeResult, ProbeStep, TlsInfo
+from smtpcheck.results import FailureKind, PortHint, ProbeFailure, ProbeResult, ProbeStep, TlsInfo
 
 R = TypeVar("R", bound="Reply")
 
@@ -35,6 +37,9 @@ class StepInProgress:
 Translate = Callable[[Exception, str], StageFailure]
 
 _DEADLINE = "stopped by the probe's overall deadline"
+# The stages after which the session goes on to QUIT (or RSET, then QUIT) with nothing between.
+_LAST_STAGES = frozenset({"ehlo", "auth", "mail", "rcpt", "data"})
+_COURTESIES = frozenset({"quit", "rset"})  # steps whose outcome is never the probe's
 
 
 class Reply(Protocol):
@@ -65,6 +70,7 @@ class Recorder:
     auth_before_tls: tuple[str, ...] = ()
     auth: tuple[str, ...] = ()
     port_hint: PortHint | None = None
+    cut: str | None = None  # the stage the overall deadline (or the run stopping) cut short
 
     def record(
         self,
@@ -93,6 +99,7 @@ class Recorder:
             raise stop from exc
         except BaseException:  # cancelled: the overall deadline, or the whole run is stopping
             self.record(name, False, step.started, _DEADLINE)
+            self.cut = name
             raise
         self.record(name, True, step.started, step.detail, step.reply_code)
 
@@ -123,6 +130,7 @@ class Recorder:
             self.stage = stage
             if not isinstance(exc, Exception):  # cancelled by the overall deadline
                 self.record(stage, False, started, _DEADLINE)
+                self.cut = stage
                 raise
             stop = translate(exc, stage)
             self.record(stage, False, started, stop.failure.detail, stop.failure.reply_code)
@@ -141,6 +149,12 @@ class Recorder:
         self, *, started: float, failure: ProbeFailure | None, secrets: Sequence[str]
     ) -> ProbeResult:
         """Build the probe's result, every secret masked."""
+        if failure is not None and self._courtesy_cut(failure):
+            self.transcript.note(
+                "the overall deadline ran out after the last stage, in a courtesy (QUIT or "
+                "RSET): the verdict stands"
+            )
+            failure = None
         result = ProbeResult(
             steps=tuple(self.steps),
             ms=(time.perf_counter() - started) * 1000,
@@ -154,3 +168,10 @@ class Recorder:
             transcript=self.transcript.lines,
         )
         return redact(result, secrets)
+
+    def _courtesy_cut(self, failure: ProbeFailure) -> bool:
+        """Return True when the overall deadline ran out between stages, after the last one."""
+        if failure.kind is not FailureKind.DEADLINE or self.cut is not None:
+            return False
+        stages = [step for step in self.steps if step.name not in _COURTESIES]
+        return bool(stages) and stages[-1].ok and stages[-1].name in _LAST_STAGES

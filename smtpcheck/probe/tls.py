@@ -8,9 +8,11 @@ once and every connection shares them. Their SSL objects time the handshake and 
 from __future__ import annotations
 
 import contextlib
+import functools
 import socket
 import ssl
 import time
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -22,7 +24,14 @@ from smtpcheck.errors import UsageError
 if TYPE_CHECKING:
     from typing_extensions import Buffer
 
-__all__ = ["Handshake", "TlsContexts", "build_tls_contexts", "quickack", "watch_handshake"]
+__all__ = [
+    "Handshake",
+    "TlsContexts",
+    "build_tls_contexts",
+    "legacy_context",
+    "quickack",
+    "watch_handshake",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +71,29 @@ def build_tls_contexts(*, ca_file: str | None = None, check_name: bool = True) -
     for context in (verifying, insecure):
         context.sslobject_class = _WatchedSSLObject
     return TlsContexts(verifying=verifying, insecure=insecure)
+
+
+@functools.cache
+def legacy_context() -> ssl.SSLContext | None:
+    """Return a context that offers only TLS 1.0 and 1.1 and verifies nothing, or None.
+
+    Only for a second look at a server that hung up on a modern handshake: does it know
+    nothing newer (RFC 8996 deprecates both)? Never for a session. Built once, on first use;
+    None where this OpenSSL cannot offer those versions at all.
+    """
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    try:
+        with warnings.catch_warnings():  # deprecated versions: that is the point of the look
+            warnings.simplefilter("ignore", DeprecationWarning)
+            context.minimum_version = ssl.TLSVersion.TLSv1
+            context.maximum_version = ssl.TLSVersion.TLSv1_1
+        # OpenSSL 3 refuses the SHA-1 signatures of TLS 1.0 and 1.1 above security level 0.
+        context.set_ciphers("DEFAULT:@SECLEVEL=0")
+    except (ValueError, ssl.SSLError):
+        return None
+    return context
 
 
 @dataclass(slots=True)

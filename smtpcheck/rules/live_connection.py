@@ -219,12 +219,15 @@ def protocol_error(live: ProbedGateway) -> Iterator[Violation]:
     """The server does not speak SMTP properly, stopped answering, or dropped the connection.
 
     What it checks:
-        Every reply: that it is well-formed SMTP (a 3-digit code, lines under 8 KB), that it
-        comes within the read timeout, and that the connection stays open until QUIT.
+        Every reply: that it is well-formed SMTP (a code from 2xx to 5xx, lines that end and
+        stay under 8 KB), that it comes within the read timeout, that the connection stays
+        open until QUIT, and that AUTH ends with 235 or a refusal (not 334 for ever).
 
     Why it matters:
         An SSH or HTTP banner means the port is not an SMTP port at all; a server that drops
-        the connection or stops answering makes JavaMail fail the message.
+        the connection or stops answering makes JavaMail fail the message. A server whose AUTH
+        keeps asking for more makes JavaMail fail the login (AuthenticationFailedException)
+        without having judged the password: changing the password does not help.
 
     Bad:
         mail.smtp.port 22 (an SSH server answers "SSH-2.0-…").
@@ -236,6 +239,15 @@ def protocol_error(live: ProbedGateway) -> Iterator[Violation]:
         Check mail.smtp.port; if the server drops connections, check its logs for the reason.
     """
     if (failure := live.failed(FailureKind.PROTOCOL)) is not None:
+        if _failed_stage(live) == "auth":
+            yield Violation(
+                f"the AUTH exchange broke down: {failure.detail}. JavaMail fails the login "
+                "all the same (AuthenticationFailedException), but the password was not refused",
+                param="mail.smtp.auth",
+                fix="keep the password; ask the provider why its AUTH does not end with 235 "
+                "or 535 (run with -v for the transcript)",
+            )
+            return
         yield Violation(
             f"port {live.config.settings.port}: {failure.detail}",
             param=_port_param(live),
@@ -335,6 +347,12 @@ def no_transport(live: ProbedGateway) -> Iterator[Violation]:
             param="mail.transport.protocol",
             fix="set mail.transport.protocol to smtp",
         )
+
+
+def _failed_stage(live: ProbedGateway) -> str | None:
+    """Return the name of the stage the probe stopped at, if one failed."""
+    failed = [step.name for step in live.probe.steps if not step.ok]
+    return failed[-1] if failed else None
 
 
 def _port_param(live: ProbedGateway) -> str:

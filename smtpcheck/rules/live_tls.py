@@ -95,10 +95,13 @@ def starttls_failed(live: ProbedGateway) -> Iterator[Violation]:
 
     What it checks:
         The reply to STARTTLS: 220 to go ahead; 454 (TLS not available for now) or 501 are
-        refusals (RFC 3207 §4).
+        refusals (RFC 3207 §4). A server that closes the connection instead of answering, or
+        after its 220 and before the TLS handshake ends, without a TLS alert, fails STARTTLS
+        too (unless it completes a handshake offering only TLS 1.0 and 1.1: SC608).
 
     Why it matters:
-        JavaMail cannot start TLS and, with starttls.required, fails every message. A 454 often
+        JavaMail cannot start TLS and fails every message: its STARTTLS either gets a refusal
+        or loses the connection. A 454, or a server that accepts STARTTLS and hangs up, often
         means the server's own certificate or key is missing or unreadable.
 
     Bad:
@@ -111,8 +114,11 @@ def starttls_failed(live: ProbedGateway) -> Iterator[Violation]:
         Ask the provider to fix TLS on the server, or use implicit TLS on 465 if it works.
     """
     if (failure := live.failed(FailureKind.STARTTLS_FAILED)) is not None:
+        what = (
+            "the server refused STARTTLS" if failure.reply_code is not None else "STARTTLS failed"
+        )
         yield Violation(
-            f"the server refused STARTTLS: {failure.detail}",
+            f"{what}: {failure.detail}",
             param="mail.smtp.starttls.enable",
             fix="ask the provider to fix TLS on the server (its certificate or key), or use 465",
         )
@@ -320,8 +326,10 @@ def weak_tls_version(live: ProbedGateway) -> Iterator[Violation]:
         not go below TLS 1.2).
 
     Why it matters:
-        RFC 8996 deprecates TLS 1.0 and 1.1; current JDKs disable them, so JavaMail cannot
-        connect to such a server after an update.
+        RFC 8996 deprecates TLS 1.0 and 1.1. Whether JavaMail connects depends on the JDK, not
+        on JavaMail: `jdk.tls.disabledAlgorithms` lists TLSv1 and TLSv1.1 since JDK 16 (and
+        8u291, 11.0.11), so a current JDK fails the handshake as smtpcheck does; an older JDK,
+        or one whose java.security re-enables them, connects, until its next update.
 
     Bad:
         A server that only speaks TLS 1.0.
@@ -336,9 +344,11 @@ def weak_tls_version(live: ProbedGateway) -> Iterator[Violation]:
     failure = live.failed(FailureKind.TLS_HANDSHAKE)
     if failure is not None and failure.tls_error in _VERSION_REFUSED:
         yield Violation(
-            f"the TLS handshake was refused for its protocol version ({failure.tls_error}): "
-            "the server offers nothing from TLS 1.2 up",
-            fix="enable TLS 1.2 or 1.3 on the server",
+            f"the server offers nothing from TLS 1.2 up ({failure.detail}). JavaMail fails "
+            "the same way on a current JDK, which disables TLS 1.0 and 1.1 "
+            "(jdk.tls.disabledAlgorithms); an older JDK, or one that re-enables them, connects",
+            fix="enable TLS 1.2 or 1.3 on the server (re-enabling TLS 1.0 in the JDK only "
+            "hides the problem)",
             severity=Severity.ERROR,
         )
     elif probe.tls is not None and probe.tls.version in _WEAK_VERSIONS:
