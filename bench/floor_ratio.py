@@ -45,8 +45,10 @@ def _commands(
 ) -> dict[str, list[str]]:
     fleet = work / f"fleet-{size}.json"
     smtpcheck = [shutil.which("smtpcheck") or "smtpcheck"]
-    if source is not None:  # another checkout's package, ahead of the installed one
-        smtpcheck = ["env", f"PYTHONPATH={source}", sys.executable, "-m", "smtpcheck"]
+    # Another checkout's package, ahead of the installed one; -P: not the one in the working
+    # directory, which "python -m" would otherwise put first on the path.
+    if source is not None:
+        smtpcheck = ["env", f"PYTHONPATH={source}", sys.executable, "-P", "-m", "smtpcheck"]
     return {
         "smtpcheck": [
             *smtpcheck, "check", str(fleet), "--per-host", _CONCURRENCY,

@@ -1,11 +1,13 @@
-"""Exceptions that stop a run; every per-gateway problem is a `Finding` instead.
+"""Exceptions smtpcheck raises on purpose; every per-gateway problem is a `Finding` instead.
 
 The tree::
 
     SmtpcheckError
     ├── UsageError          bad options or arguments (exit 2)
     ├── ConfigLoadError     a source path cannot be read at all (exit 2)
-    └── PlatformError       the panel API cannot be used (exit 2)
+    ├── PlatformError       the panel API cannot be used (exit 2)
+    └── LocalResourceError  this machine ran out of something a probe needs (file descriptors):
+                            the runner records it for that gateway, whose check could not run
 
 A file that is read but does not parse is not an exception: it becomes an SC001 finding, so the
 other files are still checked.
@@ -13,7 +15,14 @@ other files are still checked.
 
 from __future__ import annotations
 
-__all__ = ["ConfigLoadError", "PlatformError", "SmtpcheckError", "UsageError", "describe_bug"]
+__all__ = [
+    "ConfigLoadError",
+    "LocalResourceError",
+    "PlatformError",
+    "SmtpcheckError",
+    "UsageError",
+    "describe_bug",
+]
 
 
 class SmtpcheckError(Exception):
@@ -68,6 +77,14 @@ class PlatformError(SmtpcheckError):
             retryable=self.retryable,
             retry_after=self.retry_after,
         )
+
+
+class LocalResourceError(SmtpcheckError):
+    """This machine, not the gateway, lacks something a probe needs (a file descriptor).
+
+    Not an OSError on purpose: the probe translates OSErrors into the gateway's failures, and
+    this one must not be blamed on the gateway.
+    """
 
 
 def describe_bug(error: BaseException) -> str:

@@ -28,6 +28,8 @@ def _is_local(host: object) -> bool:
         address = ipaddress.ip_address(name.split("%")[0])
     except ValueError:
         return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped  # ::ffff:127.0.0.1 is 127.0.0.1 over an IPv6 socket
     return address.is_loopback or address.is_unspecified
 
 

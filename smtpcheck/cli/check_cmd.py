@@ -11,14 +11,15 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from smtpcheck.cli.api_options import ApiOptions, api_options, sources_of
-from smtpcheck.cli.exits import unusable_run
+from smtpcheck.cli.exits import signal_exit_code, unusable_run
 from smtpcheck.cli.options import ReportOptions, report_options
-from smtpcheck.cli.output import finish, write_private
+from smtpcheck.cli.output import finish, preflight_directory, preflight_output, write_private
 from smtpcheck.cli.probe_options import ProbeArgs, probe_options, try_port_option
 from smtpcheck.defaults import CERT_WARN_DAYS, CHECK_TIMEOUT, CONCURRENCY
 
 if TYPE_CHECKING:
     from smtpcheck.pipeline.fixing import FixedGateway
+    from smtpcheck.results import Report
 
 __all__ = ["check"]
 
@@ -26,7 +27,13 @@ __all__ = ["check"]
 def _address(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     from smtpcheck.config.address import address_problem
 
-    if value is not None and (problem := address_problem(value)):
+    if value is None:
+        return None
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # bytes that were not UTF-8 on the command line
+        raise click.BadParameter(f"{value!r} is not UTF-8 text") from None
+    if problem := address_problem(value):
         raise click.BadParameter(f"{value!r} is not an e-mail address: {problem}")
     return value
 
@@ -98,6 +105,8 @@ def check(
     """
     from smtpcheck.pipeline.check import CheckOptions, run_check
 
+    preflight_output(report.output, inputs=(*sources, probing.ca_file))
+    preflight_directory(write_fixed, inputs=sources)
     suggest = suggest or write_fixed is not None
     if try_ports and not suggest:
         raise click.UsageError("--try-port needs --suggest (or --write-fixed)")
@@ -114,18 +123,32 @@ def check(
                 suggest=try_ports if suggest else None,
             )
             run = run_check(run_sources, lint, options, fix=write_fixed is not None)
+    if run.interrupted is not None:
+        # Stopped by the user: what finished is still reported, and the status says so.
+        summary = run.report.summary
+        click.echo(
+            f"smtpcheck: interrupted by {run.interrupted.name}: "
+            f"{summary.gateways - _not_checked(run.report)} of {summary.gateways} gateways "
+            "checked; the others are marked interrupted (SC903)",
+            err=True,
+        )
+        finish(run.report, report, code=signal_exit_code(run.interrupted))
     if write_fixed is not None:
-        _write_fixed(write_fixed, run.fixed)
+        _write_fixed(write_fixed, run.fixed, inputs=sources)
     finish(run.report, report)
 
 
-def _write_fixed(directory: Path, fixed: Sequence[FixedGateway]) -> None:
+def _not_checked(report: Report) -> int:
+    return sum(any(f.code == "SC903" for f in g.findings) for g in report.gateways)
+
+
+def _write_fixed(directory: Path, fixed: Sequence[FixedGateway], *, inputs: Sequence[str]) -> None:
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise click.ClickException(f"cannot create {directory}: {exc.strerror}") from exc
     for gateway in fixed:
-        write_private(directory / gateway.name, gateway.text)
+        write_private(directory / gateway.name, gateway.text, inputs=inputs)
     files = "file" if len(fixed) == 1 else "files"
     click.echo(f"smtpcheck: wrote {len(fixed)} corrected gateway {files} to {directory}", err=True)
 

@@ -1,8 +1,9 @@
 """The exit status of a run, decided in one place (sqlfluff's EXIT_SUCCESS / FAIL / ERROR).
 
 0: every check passed (warnings too, unless ``--fail-on warning``); 1: a gateway failed or a
-finding reached ``--fail-on``; 2: the run could not happen. A format whose consumer reads the
-status itself (Nagios: 0-3) says so through its reporter.
+finding reached ``--fail-on``; 2: the run could not happen; 128 + the signal's number (130
+SIGINT, 143 SIGTERM) when the user stopped it, as shells report it. A format whose consumer
+reads the status itself (Nagios: 0-3) says so through its reporter.
 """
 
 from __future__ import annotations
@@ -19,11 +20,28 @@ from smtpcheck.errors import SmtpcheckError
 if TYPE_CHECKING:
     from smtpcheck.results import Report, Severity
 
-__all__ = ["EXIT_ERROR", "EXIT_FAIL", "EXIT_OK", "exit_code", "unusable_run"]
+__all__ = [
+    "EXIT_ERROR",
+    "EXIT_FAIL",
+    "EXIT_OK",
+    "Terminated",
+    "exit_code",
+    "signal_exit_code",
+    "unusable_run",
+]
 
 EXIT_OK = 0  # every check passed (warnings too, unless --fail-on warning)
 EXIT_FAIL = 1  # a gateway failed, or a finding at or above --fail-on
 EXIT_ERROR = 2  # the run could not happen: bad options, unreadable path, unusable panel API
+
+
+class Terminated(BaseException):  # a signal, not an error: named as KeyboardInterrupt is
+    """SIGTERM, raised where the program is, so that cleanup runs (as Ctrl-C's exception does)."""
+
+
+def signal_exit_code(signum: int) -> int:
+    """Return the status of a run stopped by a signal: 128 + its number, as shells report it."""
+    return 128 + signum
 
 
 def exit_code(report: Report, *, fmt: str, fail_on: Severity | None) -> int:

@@ -83,7 +83,11 @@ def probe_options(*, timeout: float) -> Callable[[F], F]:
             type=click.IntRange(min=1),
             default=PER_HOST,
             show_default=True,
-            help="Connections at once to one host (a shared relay must not see a flood).",
+            help=(
+                "Connections at once to one server address, however its name is spelt "
+                "(a shared relay must not see a flood); one is kept for a second look at a "
+                "silent port."
+            ),
         ),
         click.option(
             "--timeout",

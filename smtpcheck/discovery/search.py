@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from smtpcheck.config.address import is_loopback
 from smtpcheck.config.javamail import SmtpSettings
 from smtpcheck.discovery.candidates import candidates, preference, rank
+from smtpcheck.probe.network import shared_resolver
 from smtpcheck.probe.session import ProbeOptions, probe_gateway
 from smtpcheck.redaction import reveal
 from smtpcheck.results import (
@@ -39,7 +40,8 @@ if TYPE_CHECKING:
 
 __all__ = ["DiscoverOptions", "Request", "discover"]
 
-_Probe = Callable[[SmtpSettings], Awaitable[ProbeResult]]
+#: Probes a batch of targets through the runner, outcomes in the targets' order.
+_Batch = Callable[[Sequence[SmtpSettings]], Awaitable[list[ProbeResult]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,16 +115,30 @@ async def discover(requests: Sequence[Request], options: DiscoverOptions) -> lis
     """Probe every candidate combination of every request; return one discovery per request."""
     # Discovery never sends a message, and nobody reads its transcripts.
     probe_options = dataclasses.replace(
-        options.probe, send_to=None, transcript=False, mail_check=True
+        options.probe,
+        send_to=None,
+        transcript=False,
+        mail_check=True,
+        resolver=shared_resolver(options.probe.resolver),  # each name once, for every port
     )
     probe = functools.partial(probe_gateway, options=probe_options)
+
+    async def run(targets: Sequence[SmtpSettings]) -> list[ProbeResult]:
+        return await probe_all(
+            targets,
+            probe,
+            limits=options.limits,
+            resolve=probe_options.resolver,
+            resolve_timeout=probe_options.timeout,
+        )
+
     plans = [candidates(ports=options.ports, configured=r.configured) for r in requests]
     scouts = [
         r.settings(c, scout=True) for r, plan in zip(requests, plans, strict=True) for c in plan
     ]
-    outcomes = iter(await probe_all(scouts, probe, limits=options.limits))
+    outcomes = iter(await run(scouts))
     found = [[Attempt(c, next(outcomes)) for c in plan] for plan in plans]
-    logins = await _log_in(requests, found, probe, options.limits)
+    logins = await _log_in(requests, found, run)
     return [
         _discovery(request, attempts, tried)
         for request, attempts, tried in zip(requests, found, logins, strict=True)
@@ -145,8 +161,7 @@ def _not_for_login(request: Request, attempt: Attempt) -> str | None:
 async def _log_in(
     requests: Sequence[Request],
     found: Sequence[Sequence[Attempt]],
-    probe: _Probe,
-    limits: RunLimits,
+    run: _Batch,
 ) -> list[dict[int, ProbeResult | str]]:
     """Log in on each usable combination, best first, until one refuses the credentials.
 
@@ -163,7 +178,7 @@ async def _log_in(
     accepted = [False] * len(requests)
     while batch := [(r, i) for r, queue in enumerate(queues) for i in _next(queue, accepted[r])]:
         targets = [requests[r].settings(found[r][i].candidate) for r, i in batch]
-        results = await probe_all(targets, probe, limits=limits)
+        results = await run(targets)
         for (r, i), result in zip(batch, results, strict=True):
             tried[r][i] = result
             accepted[r] = accepted[r] or result.ok

@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import functools
-from collections.abc import Iterable
+import signal
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -30,6 +31,8 @@ from smtpcheck.pipeline.inventory import (
     static_findings,
 )
 from smtpcheck.pipeline.sources import Sources
+from smtpcheck.pipeline.stopping import Interruption
+from smtpcheck.probe.network import shared_resolver
 from smtpcheck.probe.session import ProbeOptions, probe_gateway
 from smtpcheck.results import (
     FailureKind,
@@ -40,7 +43,13 @@ from smtpcheck.results import (
     Report,
     Status,
 )
-from smtpcheck.rules import Selection, run_live_rules, run_not_probed_rules
+from smtpcheck.rules import (
+    Selection,
+    interrupted,
+    local_shortage,
+    run_live_rules,
+    run_not_probed_rules,
+)
 from smtpcheck.rules.base import ProbedGateway, SmtpGateway
 from smtpcheck.runner import Progress, RunLimits, probe_all
 
@@ -58,6 +67,12 @@ __all__ = [
 ]
 
 _PORTS = range(1, 65536)
+#: Probe failures that say the check could not run here, and the finding each becomes (a bug,
+#: SC901, goes its own way: `internal_finding`).
+_NOT_RUN: dict[FailureKind, Callable[[str], Finding]] = {
+    FailureKind.LOCAL: local_shortage,
+    FailureKind.INTERRUPTED: interrupted,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +94,7 @@ class CheckRun:
 
     report: Report
     fixed: tuple[FixedGateway, ...] = ()
+    interrupted: signal.Signals | None = None  # the signal that cut the run short
 
 
 def run_check(
@@ -92,9 +108,17 @@ def run_check(
         PlatformError: the panel API could not be used.
     """
     inventory = collect(sources, lint)
-    report = asyncio.run(check_inventory(inventory, lint.selection, options))
-    if not fix:
-        return CheckRun(report)
+    interruption = Interruption()
+
+    async def interruptible() -> Report:
+        with interruption.watching():
+            return await check_inventory(
+                inventory, lint.selection, options, stop=interruption.event
+            )
+
+    report = asyncio.run(interruptible())
+    if interruption.signal is not None or not fix:
+        return CheckRun(report, interrupted=interruption.signal)
     api_source = None if sources.panel is None else sources.panel.name
     from smtpcheck.pipeline.fixing import fixed_gateways
 
@@ -119,9 +143,17 @@ async def check_async(
 
 
 async def check_inventory(
-    inventory: Inventory, selection: Selection, options: CheckOptions
+    inventory: Inventory,
+    selection: Selection,
+    options: CheckOptions,
+    *,
+    stop: asyncio.Event | None = None,
 ) -> Report:
-    """Lint and probe gateways already collected; the report keeps the inventory's order."""
+    """Lint and probe gateways already collected; the report keeps the inventory's order.
+
+    Once ``stop`` is set, the gateways not yet probed are reported as interrupted (SC903) and
+    nothing more is tried (no suggestions).
+    """
     reports: dict[int, GatewayReport] = {}
     probed: list[tuple[int, SmtpGateway, list[Finding]]] = []
     for index, entry in enumerate(inventory.entries):
@@ -136,15 +168,22 @@ async def check_inventory(
             reports[index] = gateway_report(entry, findings, endpoint=skipped.endpoint)
             continue
         probed.append((index, gateway, findings))
+    # Each name is looked up once: the runner needs its addresses for the per-host limit.
+    probe_options = dataclasses.replace(
+        options.probe, resolver=shared_resolver(options.probe.resolver)
+    )
     results = await probe_all(
         [gateway.settings for _, gateway, _ in probed],
-        functools.partial(probe_gateway, options=options.probe),
+        functools.partial(probe_gateway, options=probe_options),
         limits=options.limits,
         progress=options.progress,
+        resolve=probe_options.resolver,
+        resolve_timeout=probe_options.timeout,
+        stop=stop,
     )
     for (index, gateway, findings), result in zip(probed, results, strict=True):
         reports[index] = _probed_report(gateway, findings, result, options, selection)
-    if options.suggest is not None:
+    if options.suggest is not None and not (stop is not None and stop.is_set()):
         await _suggest(reports, [(index, gateway) for index, gateway, _ in probed], options)
     gateways = tuple(reports[index] for index in range(len(inventory.entries)))
     return Report(gateways=gateways, findings=inventory.findings, version=__version__)
@@ -225,11 +264,17 @@ def _probed_report(
     options: CheckOptions,
     selection: Selection,
 ) -> GatewayReport:
-    if result.failure is not None and result.failure.kind is FailureKind.INTERNAL:
-        # The probe broke, it measured nothing: no live rule has anything to judge.
-        return gateway_report(
-            gateway.entry, [*findings, internal_finding(result.failure.detail, gateway.entry)]
-        )
+    failure = result.failure
+    if failure is not None and failure.kind is FailureKind.INTERNAL:
+        not_run: Finding | None = internal_finding(failure.detail, gateway.entry)
+    elif failure is not None and failure.kind in _NOT_RUN:
+        not_run = _NOT_RUN[failure.kind](failure.detail)
+    else:
+        not_run = None
+    if not_run is not None:
+        # The probe broke, this machine could not open a socket, or the user stopped the run:
+        # nothing was measured, and no live rule has anything to judge.
+        return gateway_report(gateway.entry, [*findings, not_run])
     probed = ProbedGateway(
         gateway,
         result,

@@ -3,7 +3,8 @@
 When the port does not answer as configured, a second short connection asks what it does speak
 (the mismatch diagnosis of DESIGN §6): a port that stays silent but completes a TLS handshake
 speaks implicit TLS; a port that breaks a TLS handshake but greets a plain connection with 220
-speaks plain SMTP.
+speaks plain SMTP; a server that hangs up on the handshake but completes one that offers only
+TLS 1.0 and 1.1 knows nothing newer.
 """
 
 from __future__ import annotations
@@ -12,15 +13,17 @@ import asyncio
 import ssl
 import time
 from dataclasses import dataclass
+from typing import NoReturn
 
+from smtpcheck.config.address import tls_name
 from smtpcheck.config.javamail import SmtpSettings
 from smtpcheck.probe.certificate import VerifyFailure, tls_info
-from smtpcheck.probe.client import Client, GreetingTimeout, HeloRefused, Reply
-from smtpcheck.probe.failures import StageFailure
+from smtpcheck.probe.client import Client, GreetingTimeout, HeloRefused, Reply, starttls_version
+from smtpcheck.probe.failures import StageFailure, unfinished_failure
 from smtpcheck.probe.looks import plain_greeting, tls_version
-from smtpcheck.probe.network import Address
+from smtpcheck.probe.network import Address, ExtraSlot, no_limit, open_socket
 from smtpcheck.probe.recorder import Recorder, Translate, first_line
-from smtpcheck.probe.tls import Handshake, quickack
+from smtpcheck.probe.tls import Handshake, legacy_context, quickack
 from smtpcheck.results import FailureKind, PortHint, TlsMode
 
 __all__ = ["Opener"]
@@ -38,6 +41,9 @@ _NOT_TLS = frozenset(
         "RECORD_LAYER_FAILURE",
     }
 )
+# OpenSSL's reason when the server's TLS version is below the client's minimum; given to a
+# handshake the server hung up on when a second one, offering only TLS 1.0 and 1.1, completed.
+_VERSION_TOO_LOW = "UNSUPPORTED_PROTOCOL"
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,10 +57,20 @@ class Opener:
     diagnose_after: float  # seconds without a greeting before the second look
     timeout: float  # the run's cap on each phase
     check_name: bool = True  # the library checks the name even when it trusts any chain
+    extra_slot: ExtraSlot = no_limit  # a second look is one more connection to the address
 
     @property
     def host(self) -> str:
         return self.settings.host or ""
+
+    @property
+    def tls_name(self) -> str:
+        """Return the name TLS checks the certificate against: an IP literal as Java reads it.
+
+        Java's endpoint identification takes "127.1" and "[::1]" for the addresses they name,
+        not for DNS names (observed with OpenJDK 17).
+        """
+        return tls_name(self.host)
 
     async def open(
         self,
@@ -71,7 +87,7 @@ class Opener:
         await self._greeting(client, address)
         await self._ehlo(client, before_tls=True)
         if self.settings.mode is TlsMode.STARTTLS:
-            await self._starttls(client, handshake, verify)
+            await self._starttls(client, address, handshake, verify)
 
     async def _greeting(self, client: Client, address: Address) -> None:
         with self.rec.step("greeting", self.translate) as step:
@@ -85,7 +101,7 @@ class Opener:
         look: asyncio.Task[str | None] | None = None
         try:
             done, _ = await asyncio.wait({greeting}, timeout=self.diagnose_after)
-            if not done:
+            if not done and not client.unfinished_reply():  # an implicit TLS port says nothing
                 self.rec.transcript.note(
                     f"no greeting after {self.diagnose_after:g} s: "
                     "trying a TLS handshake on a second connection"
@@ -102,7 +118,10 @@ class Opener:
                     )
             try:
                 return await greeting
-            except GreetingTimeout:
+            except GreetingTimeout as exc:
+                if begun := client.unfinished_reply():
+                    # It did greet, or began to: a line that never ends is no greeting.
+                    raise unfinished_failure("greeting", begun, timeout=client.timeout) from exc
                 if look is not None:
                     await asyncio.wait({look})
                     self.rec.port_hint = PortHint.TLS if look.result() else PortHint.SILENT
@@ -115,14 +134,17 @@ class Opener:
 
     async def _tls_look(self, address: Address) -> str | None:
         try:
-            async with asyncio.timeout(min(_LOOK_TIMEOUT, self.timeout)):
-                return await tls_version(address, server_hostname=self.host, context=self.insecure)
+            # Waiting for a place under the per-host limit counts towards the look's time.
+            async with asyncio.timeout(min(_LOOK_TIMEOUT, self.timeout)), self.extra_slot(address):
+                return await tls_version(
+                    address, server_hostname=self.tls_name, context=self.insecure
+                )
         except TimeoutError:
             return None
 
     async def _plain_look(self, address: Address) -> str | None:
         try:
-            async with asyncio.timeout(min(_LOOK_TIMEOUT, self.timeout)):
+            async with asyncio.timeout(min(_LOOK_TIMEOUT, self.timeout)), self.extra_slot(address):
                 return await plain_greeting(address)
         except TimeoutError:
             return None
@@ -145,6 +167,8 @@ class Opener:
             )
         except StageFailure as stop:
             failure = stop.failure
+            if stop.dropped:
+                await self._after_drop(client, address, stop)
             if failure.tls_error not in _NOT_TLS:
                 raise
             # The port answered the handshake with something else: is it plain SMTP?
@@ -180,7 +204,11 @@ class Opener:
         self.rec.extensions, self.rec.auth = extensions, mechanisms
 
     async def _starttls(
-        self, client: Client, handshake: Handshake, verify: VerifyFailure | None
+        self,
+        client: Client,
+        address: Address,
+        handshake: Handshake,
+        verify: VerifyFailure | None,
     ) -> None:
         if not client.supports_extension("starttls"):
             detail = "the server does not offer STARTTLS"
@@ -194,17 +222,74 @@ class Opener:
             self.rec.transcript.note("STARTTLS not offered: going on in plain text, as JavaMail")
             return
         self.rec.transcript.command([b"STARTTLS"])
-        reply = await self.rec.split(
-            client.starttls(),
-            self.translate,
-            first="starttls",
-            second="tls",
-            boundary=lambda: handshake.started,
-            reply_step="starttls",
-        )
+        try:
+            reply = await self.rec.split(
+                client.starttls(),
+                self.translate,
+                first="starttls",
+                second="tls",
+                boundary=lambda: handshake.started,
+                reply_step="starttls",
+            )
+        except StageFailure as stop:
+            if stop.dropped:
+                await self._after_drop(client, address, stop)
+            raise
         self.rec.transcript.reply(reply.code, reply.message)
         self._after_handshake(client, handshake, verify)
         await self._ehlo(client, before_tls=False)  # RFC 3207 §4.2: forget all, ask again
+
+    async def _after_drop(self, client: Client, address: Address, stop: StageFailure) -> NoReturn:
+        """Judge a TLS upgrade the server hung up on, without an alert to say why.
+
+        A server that knows no TLS 1.2 may drop a ClientHello it cannot answer instead of
+        refusing its version: a second connection that offers only TLS 1.0 and 1.1 tells.
+        """
+        failure = stop.failure
+        # Hung up before the handshake began, the server never saw which versions were offered.
+        dropped_in_tls = failure.kind is FailureKind.TLS_HANDSHAKE
+        version = await self._legacy_look(client, address) if dropped_in_tls else None
+        if version is not None:
+            self.rec.transcript.note(
+                f"a second connection offering only TLS 1.0 and 1.1 negotiated {version}"
+            )
+            raise StageFailure(
+                FailureKind.TLS_HANDSHAKE,
+                f"{failure.detail}; a second connection offering only TLS 1.0 and 1.1 "
+                f"negotiated {version}",
+                tls_error=_VERSION_TOO_LOW,
+            ) from stop
+        if self.settings.mode is TlsMode.STARTTLS and dropped_in_tls:
+            # It answered STARTTLS with 220, then hung up: STARTTLS failed, not a TLS setting.
+            raise StageFailure(
+                FailureKind.STARTTLS_FAILED,
+                "the server accepted STARTTLS (220), then closed the connection during the "
+                "TLS handshake, without a TLS alert",
+                tls_error=failure.tls_error,
+            ) from stop
+        raise stop
+
+    async def _legacy_look(self, client: Client, address: Address) -> str | None:
+        context = legacy_context()
+        if context is None:  # this OpenSSL cannot speak TLS 1.0 or 1.1 at all
+            return None
+        self.rec.transcript.note(
+            "the server hung up on the TLS handshake: trying one that offers only TLS 1.0 and "
+            "1.1 on a second connection"
+        )
+        limit = min(_LOOK_TIMEOUT, self.timeout)
+        try:
+            async with asyncio.timeout(limit), self.extra_slot(address):
+                if self.settings.mode is TlsMode.IMPLICIT:
+                    return await tls_version(
+                        address, server_hostname=self.tls_name, context=context
+                    )
+                sock, _ = await open_socket([address])
+                return await starttls_version(
+                    sock, context, host=self.tls_name, ehlo_name=client.local_hostname
+                )
+        except (TimeoutError, OSError):
+            return None
 
     def _after_handshake(
         self, client: Client, handshake: Handshake, verify: VerifyFailure | None
@@ -214,7 +299,7 @@ class Opener:
         ssl_object = client.ssl_object()
         if ssl_object is None:
             return
-        tls = tls_info(ssl_object, host=self.host, verified=verify is None, failure=verify)
+        tls = tls_info(ssl_object, host=self.tls_name, verified=verify is None, failure=verify)
         self.rec.tls = tls
         state = "verified" if verify is None else "NOT verified"
         self.rec.transcript.note(f"TLS: {tls.version} {tls.cipher}, certificate {state}")

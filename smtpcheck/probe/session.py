@@ -15,20 +15,24 @@ import socket
 import ssl
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import NoReturn
 
 from smtpcheck.config.javamail import SmtpSettings, fails_before_connecting, login_problem
-from smtpcheck.config.profile import JavaMailProfile, TransportChoice
-from smtpcheck.defaults import CHECK_TIMEOUT
-from smtpcheck.errors import UsageError
+from smtpcheck.config.profile import TransportChoice
 from smtpcheck.probe.certificate import VerifyFailure
 from smtpcheck.probe.client import Client, ClientError, failure_of, refused_reply
+from smtpcheck.probe.envelope import unsafe_address
 from smtpcheck.probe.failures import StageFailure
-from smtpcheck.probe.network import Address, Resolver, open_socket, system_resolver
+from smtpcheck.probe.network import (
+    Address,
+    ExtraSlot,
+    no_limit,
+    open_socket,
+)
 from smtpcheck.probe.opening import Opener
+from smtpcheck.probe.options import ProbeOptions
 from smtpcheck.probe.recorder import Recorder, first_line
-from smtpcheck.probe.tls import TlsContexts, watch_handshake
+from smtpcheck.probe.tls import watch_handshake
 from smtpcheck.probe.transcript import Transcript
 from smtpcheck.redaction import reveal
 from smtpcheck.results import FailureKind, ProbeFailure, ProbeResult, TlsInfo, TlsMode
@@ -41,51 +45,28 @@ _AUTH_PREFERENCE = ("login", "plain")
 _QUIT_TIMEOUT = 2.0  # QUIT is a courtesy: never wait long for its reply
 
 
-@dataclass(frozen=True, slots=True)
-class ProbeOptions:
-    """How to probe: the run's TLS contexts, the EHLO name, timeouts, the opt-in test message."""
-
-    ehlo_name: str  # sent in EHLO; never looked up per connection
-    tls: TlsContexts  # built once per run by `build_tls_contexts`
-    timeout: float = (
-        CHECK_TIMEOUT  # seconds: caps every phase, whatever the config's own timeouts say
-    )
-    deadline: float | None = None  # seconds for a whole probe; None: twice the timeout
-    resolver: Resolver = system_resolver
-    profile: JavaMailProfile = field(default_factory=JavaMailProfile)  # the platform's JavaMail
-    # After AUTH, MAIL FROM (then RSET) for settings that name a sender ("" is <>): discovery.
-    mail_check: bool = False
-    send_to: str | None = None  # really send one test message to this address
-    mail_from: str | None = None  # its sender; default: the gateway's default_from_address
-    transcript: bool = True
-    diagnose_after: float = 1.0  # seconds without a greeting before a second look at the port
-
-    def __post_init__(self) -> None:
-        name = self.ehlo_name
-        if not name or any(c.isspace() or not c.isprintable() for c in name):
-            raise UsageError(f"EHLO name {name!r}: give a host name without spaces")
-        if self.timeout <= 0:
-            raise UsageError("the timeout must be more than 0 seconds")
-        if self.tls.verifying.check_hostname is not self.profile.library.checks_name:
-            # A programming error, not a user's: the contexts were built for another library.
-            raise ValueError("TLS contexts built for another JavaMail library")
-
-
-async def probe_gateway(settings: SmtpSettings, options: ProbeOptions) -> ProbeResult:
+async def probe_gateway(
+    settings: SmtpSettings, options: ProbeOptions, *, extra_slot: ExtraSlot = no_limit
+) -> ProbeResult:
     """Connect to a gateway as JavaMail would, and record every stage.
+
+    A second connection (a look at what a silent port speaks) first takes a place from
+    ``extra_slot``: the runner's per-host limit counts it.
 
     Raises:
         ValueError: the settings have no host (a config the static rules already reject).
     """
     if not settings.host:
         raise ValueError("the gateway has no mail.smtp.host")
-    return await _Probe(settings, options).run()
+    return await _Probe(settings, options, extra_slot).run()
 
 
 class _Probe:
     """One probe: the stages in order, each recorded as it runs."""
 
-    def __init__(self, settings: SmtpSettings, options: ProbeOptions) -> None:
+    def __init__(
+        self, settings: SmtpSettings, options: ProbeOptions, extra_slot: ExtraSlot
+    ) -> None:
         self.s = settings
         self.o = options
         self.host = settings.host or ""
@@ -100,6 +81,7 @@ class _Probe:
             diagnose_after=options.diagnose_after,
             timeout=options.timeout,
             check_name=options.profile.library.checks_name,
+            extra_slot=extra_slot,
         )
         self.logs_in = settings.logs_in(options.profile.credentials)
 
@@ -152,6 +134,7 @@ class _Probe:
         if self.logs_in and fails_before_connecting(self.s, self.o.profile.credentials):
             # Service.connect gives up before opening a socket: so does the probe.
             self._refuse_login()
+        self._refuse_unsafe_addresses()
         addresses = await self._resolve()
         try:
             await self._session(addresses, self.o.tls.verifying)
@@ -207,7 +190,7 @@ class _Probe:
         try:
             client = Client(
                 self.rec.transcript,
-                hostname=self.host,  # SNI and the certificate's name check
+                hostname=self.opener.tls_name,  # SNI and the certificate's name check
                 sock=sock,
                 use_tls=self.s.mode is TlsMode.IMPLICIT,
                 start_tls=False,  # never upgrade on our own: the mode is what the config says
@@ -267,6 +250,20 @@ class _Probe:
         self.rec.record("auth", False, time.perf_counter(), detail)
         raise StageFailure(FailureKind.NO_CREDENTIALS, detail)
 
+    def _refuse_unsafe_addresses(self) -> None:
+        """Refuse, before connecting, an address that would not reach the wire as one command."""
+        sender = self.o.mail_from if self.o.send_to is not None and self.o.mail_from else None
+        unsafe = unsafe_address(
+            self.s.from_address,
+            mail_from=sender,
+            send_to=self.o.send_to,
+            mail_check=self.o.mail_check,
+        )
+        if unsafe is not None:
+            stage, kind, detail = unsafe
+            self.rec.record(stage, False, time.perf_counter(), detail)
+            raise StageFailure(kind, detail)
+
     async def _mail_from(self, client: Client) -> None:
         """Ask whether the server takes mail from the sender, without sending any (RSET after).
 
@@ -306,6 +303,9 @@ class _Probe:
             reply = await client.quit(timeout=min(_QUIT_TIMEOUT, self.read_timeout))
         except (ClientError, OSError) as exc:  # a courtesy: never a finding
             self.rec.record("quit", False, started, f"{type(exc).__name__}: {exc}")
+        except asyncio.CancelledError:  # the overall deadline: still only a courtesy
+            self.rec.record("quit", False, started, "stopped by the probe's overall deadline")
+            raise
         else:
             self.rec.record("quit", True, started, "", reply.code)
 

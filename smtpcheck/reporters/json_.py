@@ -128,6 +128,8 @@ def probe_to_dict(probe: ProbeResult) -> dict[str, Any]:
         "reply_code": None if failure is None else failure.reply_code,
         "port_hint": None if probe.port_hint is None else probe.port_hint.value,
         "tls_error": None if failure is None else failure.tls_error,
+        # Another target's result (the same dead address and port), not connected again.
+        "shared": probe.shared,
         "ms": round(probe.ms, 2),
     }
 

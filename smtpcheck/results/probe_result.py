@@ -91,6 +91,8 @@ class FailureKind(StrEnum):
     SENDER_REJECTED = "sender_rejected"
     MESSAGE_REJECTED = "message_rejected"
     DEADLINE = "deadline"
+    LOCAL = "local"  # this machine lacked something the probe needs (a file descriptor)
+    INTERRUPTED = "interrupted"  # the user stopped the run (SIGINT, SIGTERM) before it ended
     INTERNAL = "internal"  # a bug in smtpcheck, caught by the runner's per-target guard
 
 
@@ -165,6 +167,9 @@ class ProbeResult:
     auth_mechanisms: tuple[str, ...] = ()
     port_hint: PortHint | None = None
     transcript: tuple[str, ...] = ()
+    # Why this is another probe's result: the same address and port, dead before any SMTP was
+    # spoken, and this target was not connected again (the runner's breaker).
+    shared: str | None = None
 
     @property
     def ok(self) -> bool:

@@ -39,6 +39,8 @@ __all__ = [
     "Selection",
     "find_rule",
     "internal_error",
+    "interrupted",
+    "local_shortage",
     "run_config_rules",
     "run_document_rules",
     "run_entry_rules",
@@ -127,6 +129,8 @@ ALL_RULES: tuple[Rule[Any], ...] = tuple(
             *LIVE_RULES,
             *NOT_PROBED_RULES,
             internal.internal_error,
+            internal.local_shortage,
+            internal.interrupted,
         ),
         key=lambda r: r.code,
     )
@@ -139,6 +143,16 @@ def internal_error(error: BaseException | str) -> Finding:
     Every path by which a bug becomes a finding ends here.
     """
     return internal.internal_error.run(error)[0]
+
+
+def local_shortage(reason: str) -> Finding:
+    """Return the SC902 finding for a probe this machine could not run (no file descriptor)."""
+    return internal.local_shortage.run(reason)[0]
+
+
+def interrupted(reason: str) -> Finding:
+    """Return the SC903 finding for a gateway whose check the user's interruption cut short."""
+    return internal.interrupted.run(reason)[0]
 
 
 def find_rule(name: str) -> Rule[Any] | None:

@@ -1,39 +1,69 @@
 """Probe many gateways at once: concurrency limits, shared identical probes, input order kept.
 
-The runner owns concurrency (a global limit and one per host, so a shared relay is not flooded)
-and the per-target guard; the probe knows only its protocol. Identical targets are probed once,
-and an endpoint found unreachable is not waited on again by the targets queued behind it. A
-probe that raises is a bug, not a network problem: the guard records it as a failure of kind
-``internal`` in the target's place, so one bad target never stops a run (the pipeline reports
-it as SC901, discovery as a combination that does not work).
+The runner owns concurrency (a global limit and one per resolved address, every connection
+counted: `slots`) and the per-target guard; the probe knows only its protocol. Identical targets
+are probed once. An address and port found dead before any SMTP was spoken (refused, silent, no
+TLS) is a tripped breaker: the targets queued behind it take that result at once, marked as
+shared, so a fleet behind one black-holed relay ends in about one timeout. A probe that raises
+is a bug, not a network problem: the guard records it as a failure of kind ``internal`` in the
+target's place, so one bad target never stops a run (the pipeline reports it as SC901,
+discovery as a combination that does not work).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Hashable, Sequence
+import dataclasses
+from collections.abc import Awaitable, Callable, Coroutine, Hashable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 from smtpcheck.config.javamail import SmtpSettings
-from smtpcheck.defaults import CONCURRENCY, PER_HOST
-from smtpcheck.errors import describe_bug
+from smtpcheck.defaults import CHECK_TIMEOUT, CONCURRENCY, PER_HOST
+from smtpcheck.errors import LocalResourceError, describe_bug
 from smtpcheck.redaction import redact, reveal
-from smtpcheck.results import FailureKind, ProbeFailure, ProbeResult
+from smtpcheck.results import FailureKind, ProbeFailure, ProbeResult, TlsMode
+from smtpcheck.runner.slots import ConnectionSlots, address_key, descriptor_budget
 
-__all__ = ["Progress", "RunLimits", "probe_all", "probe_key"]
+__all__ = [
+    "ExtraSlot",
+    "ProbeFunction",
+    "Progress",
+    "Resolve",
+    "RunLimits",
+    "probe_all",
+    "probe_key",
+]
 
 #: Called with (targets done, targets in all) each time a probe ends.
 Progress = Callable[[int, int], None]
 
-ProbeFunction = Callable[[SmtpSettings], Awaitable[ProbeResult]]
+#: An address as the probe's resolver returns it: (socket family, socket address).
+_Address = tuple[Any, tuple[Any, ...]]
+#: Resolves (host, port) to the addresses a probe may connect to (the probe's own resolver).
+Resolve = Callable[[str, int], Awaitable[Sequence[_Address]]]
+#: Holds a place for one more connection to an address (the probe's `network.ExtraSlot`).
+ExtraSlot = Callable[[_Address], AbstractAsyncContextManager[None]]
 
-# Failures before any SMTP is spoken: the same for every gateway of that host, port and timeout.
-_UNREACHABLE = frozenset(
+
+class ProbeFunction(Protocol):
+    """Probes one target; a second connection it opens waits for a place from ``extra_slot``."""
+
+    def __call__(
+        self, settings: SmtpSettings, /, *, extra_slot: ExtraSlot
+    ) -> Awaitable[ProbeResult]: ...
+
+
+# Failures before any SMTP is spoken: the same for every target of that address and port, mode
+# and timeouts (TLS counts for implicit TLS, where it comes before the greeting).
+_DEAD = frozenset(
     {
         FailureKind.DNS,
         FailureKind.CONNECT_REFUSED,
         FailureKind.CONNECT_TIMEOUT,
         FailureKind.CONNECT_ERROR,
+        FailureKind.NO_GREETING,
     }
 )
 
@@ -43,7 +73,7 @@ class RunLimits:
     """How many probes may run at once, in all and against one host."""
 
     concurrency: int = CONCURRENCY
-    per_host: int = PER_HOST
+    per_host: int = PER_HOST  # connections at once to one resolved address, second looks included
 
     def __post_init__(self) -> None:
         if self.concurrency < 1 or self.per_host < 1:
@@ -73,35 +103,43 @@ async def probe_all(
     *,
     limits: RunLimits | None = None,
     progress: Progress | None = None,
+    resolve: Resolve | None = None,
+    resolve_timeout: float = CHECK_TIMEOUT,
+    stop: asyncio.Event | None = None,
 ) -> list[ProbeResult]:
     """Probe every target and return the outcomes in the targets' order.
 
-    Identical targets (`probe_key`) are probed once and share the result.
+    Identical targets (`probe_key`) are probed once and share the result. ``resolve`` (the
+    probe's own resolver, best shared so each name is looked up once) tells which addresses a
+    target reaches, waited for at most ``resolve_timeout`` seconds (the probe's phase
+    timeout); without it, or when the name does not resolve, the per-host limit goes by name.
+    Once ``stop`` is set (the user interrupted the run), the probes still running are cancelled
+    and every target not finished gets an ``interrupted`` result; the finished ones keep theirs.
     """
     limits = limits or RunLimits()
-    slots = asyncio.Semaphore(limits.concurrency)
-    host_slots: dict[str, asyncio.Semaphore] = {}
+    budget = descriptor_budget()
+    concurrency = limits.concurrency if budget is None else min(limits.concurrency, budget)
+    slots = ConnectionSlots(concurrency=concurrency, per_host=limits.per_host)
     positions: dict[Hashable, list[int]] = {}
     for index, settings in enumerate(targets):
         positions.setdefault(probe_key(settings), []).append(index)
     outcomes: dict[int, ProbeResult] = {}
-    unreachable: dict[Hashable, ProbeResult] = {}
+    tripped: dict[Hashable, ProbeResult] = {}
     done = 0
+
+    async def attempt(settings: SmtpSettings) -> ProbeResult:
+        keys = await _addresses(settings, resolve, resolve_timeout)
+        breaker = _breaker_key(keys, settings)
+        async with slots.probe(keys):
+            outcome = tripped.get(breaker) or await _guarded(probe, settings, slots.extra)
+        if breaker not in tripped and _dead(outcome, settings):
+            tripped[breaker] = _shared(outcome, settings)
+        return outcome
 
     async def run_one(indexes: list[int]) -> None:
         nonlocal done
         settings = targets[indexes[0]]
-        host = (settings.host or "").lower()
-        host_slot = host_slots.setdefault(host, asyncio.Semaphore(limits.per_host))
-        endpoint = (host, settings.port, settings.connect_timeout_ms)
-        # The host's slot first: a probe waiting for a busy relay must not hold a global one.
-        async with host_slot, slots:
-            # Probes queued behind the per-host limit for an endpoint that turned out unreachable
-            # take its result instead of waiting out the same timeout again: a fleet that points
-            # at one black-holed relay ends in about one timeout, not one per batch.
-            outcome = unreachable.get(endpoint) or await _guarded(probe, settings)
-        if outcome.failure_kind in _UNREACHABLE:
-            unreachable[endpoint] = outcome
+        outcome = await _unless_stopped(attempt(settings), stop) or _interrupted(settings)
         for index in indexes:
             outcomes[index] = outcome
         done += len(indexes)
@@ -114,9 +152,80 @@ async def probe_all(
     return [outcomes[index] for index in range(len(targets))]
 
 
-async def _guarded(probe: ProbeFunction, settings: SmtpSettings) -> ProbeResult:
+async def _addresses(
+    settings: SmtpSettings, resolve: Resolve | None, wait: float
+) -> tuple[str, ...]:
+    """Return the servers a target may reach, by address; by name when that cannot be known."""
+    host = (settings.host or "").lower()
+    if resolve is None or not host:
+        return (host,)
     try:
-        return await probe(settings)
+        async with asyncio.timeout(wait):
+            addresses = await resolve(settings.host or "", settings.port)
+    except Exception:  # part of the per-target guard: the probe meets it again and reports it
+        return (host,)
+    return tuple(sorted({address_key(sockaddr) for _, sockaddr in addresses})) or (host,)
+
+
+def _breaker_key(keys: tuple[str, ...], settings: SmtpSettings) -> Hashable:
+    # What decides a failure before SMTP: where, how (TLS first or not) and how long one waits.
+    implicit = settings.mode is TlsMode.IMPLICIT
+    return keys, settings.port, implicit, settings.connect_timeout_ms, settings.read_timeout_ms
+
+
+def _dead(outcome: ProbeResult, settings: SmtpSettings) -> bool:
+    """Return True when the address and port failed before any SMTP was spoken."""
+    failure = outcome.failure
+    if failure is None or outcome.shared is not None:
+        return False
+    if failure.kind in _DEAD:
+        return True
+    # Implicit TLS that stalled or was dropped, not refused with a reason the name may change
+    # (a certificate, an alert for the server name sent in SNI).
+    return (
+        settings.mode is TlsMode.IMPLICIT
+        and failure.kind is FailureKind.TLS_HANDSHAKE
+        and failure.tls_error is None
+    )
+
+
+def _shared(outcome: ProbeResult, settings: SmtpSettings) -> ProbeResult:
+    """Mark a dead endpoint's result as what the targets queued behind it take."""
+    note = (
+        f"not connected again: an earlier probe of {settings.host} port {settings.port} "
+        "failed this way before any SMTP was spoken"
+    )
+    return dataclasses.replace(outcome, shared=note, transcript=(note,))
+
+
+async def _unless_stopped(
+    work: Coroutine[Any, Any, ProbeResult], stop: asyncio.Event | None
+) -> ProbeResult | None:
+    """Return what ``work`` returns, or None when ``stop`` is set first (``work`` is cancelled)."""
+    if stop is None:
+        return await work
+    task = asyncio.ensure_future(work)
+    stopped = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopped.cancel()
+    if not task.done():
+        task.cancel()
+        await asyncio.wait({task})  # let it close its connections
+    return None if task.cancelled() else task.result()
+
+
+def _interrupted(settings: SmtpSettings) -> ProbeResult:
+    detail = "the run was interrupted before this gateway's probe ended"
+    return ProbeResult(steps=(), ms=0.0, failure=ProbeFailure(FailureKind.INTERRUPTED, detail))
+
+
+async def _guarded(probe: ProbeFunction, settings: SmtpSettings, extra: ExtraSlot) -> ProbeResult:
+    try:
+        return await probe(settings, extra_slot=extra)
+    except LocalResourceError as exc:  # this machine's shortage: the gateway was not judged
+        failure = ProbeFailure(FailureKind.LOCAL, str(exc))
     except Exception as exc:  # the per-target guard: a bug in one probe never stops the others
         failure = ProbeFailure(FailureKind.INTERNAL, describe_bug(exc))
-        return redact(ProbeResult(steps=(), ms=0.0, failure=failure), settings.secrets)
+    return redact(ProbeResult(steps=(), ms=0.0, failure=failure), settings.secrets)
