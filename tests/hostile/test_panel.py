@@ -34,6 +34,7 @@ from smtpcheck.panel.client import (
 )
 from tests.platform.conftest import PANEL_LOGIN, PANEL_PASSWORD, SESSION_HASH
 from tests.support.cli import Run, smtpcheck
+from tests.support.panel import serving
 
 __all__: list[str] = []
 
@@ -95,16 +96,8 @@ class HostilePanel:
     def running(self) -> Iterator[HostilePanel]:
         httpd = _Server(("127.0.0.1", 0), _Handler)
         httpd.panel = self
-        self._port = httpd.server_address[1]
-        thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05})
-        thread.start()
-        try:
+        with serving(httpd, self._stop) as self._port:  # the stop cuts a dripped answer short
             yield self
-        finally:
-            self._stop.set()  # cuts the pauses of a dripped answer short
-            httpd.shutdown()
-            httpd.server_close()
-            thread.join()
 
 
 class _Server(ThreadingHTTPServer):

@@ -15,7 +15,6 @@ import datetime as dt
 import socket
 import ssl
 import struct
-import warnings
 from typing import Any
 
 import pytest
@@ -25,7 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from smtpcheck.probe.session import ProbeOptions
 from smtpcheck.results import FailureKind, GatewayReport, Severity
 from tests.support.gateways import cert_of, codes, gateway, live_codes, probe_of, run_check
-from tests.support.servers import PASSWORD, RawServer, Smtpd, scripted
+from tests.support.servers import PASSWORD, RawServer, Smtpd, scripted, tls10_only
 
 __all__: list[str] = []
 
@@ -37,18 +36,6 @@ async def _check(config: dict[str, Any], options: ProbeOptions) -> GatewayReport
     report = (await run_check([config], options)).gateways[0]
     assert "SC901" not in codes(report), codes(report)["SC901"].message
     return report
-
-
-def _tls10_only(certs: Any) -> ssl.SSLContext:
-    """A server context that speaks TLS 1.0 and 1.1 and nothing newer."""
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    with warnings.catch_warnings():  # the point is to be deprecated
-        warnings.simplefilter("ignore", DeprecationWarning)
-        context.minimum_version = ssl.TLSVersion.TLSv1
-        context.maximum_version = ssl.TLSVersion.TLSv1_1
-    context.set_ciphers("DEFAULT:@SECLEVEL=0")
-    certs.ca.issue_cert("mail.test").configure_cert(context)
-    return context
 
 
 def _starttls_with(context: ssl.SSLContext) -> Any:
@@ -203,7 +190,7 @@ async def test_greeting_that_is_no_smtp_greeting_is_sc506_not_sc505(smtp_server,
 async def test_tls10_only_server_that_hangs_up_is_sc608(smtp_server, options, certs, mode):
     # asyncio's server side drops a handshake it cannot answer without an alert, as some old
     # servers do: only a second handshake offering TLS 1.0 and 1.1 tells what it is.
-    legacy = _tls10_only(certs)
+    legacy = tls10_only(certs)
     if mode == "implicit":
         server = await smtp_server(RawServer(scripted(), ssl_context=legacy))
     else:

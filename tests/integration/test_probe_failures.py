@@ -9,9 +9,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import socket
-import ssl
 import time
-import warnings
 from typing import Any
 
 import pytest
@@ -20,7 +18,7 @@ from smtpcheck.probe.network import system_resolver
 from smtpcheck.probe.session import ProbeOptions
 from smtpcheck.results import FailureKind, GatewayReport, PortHint, Severity
 from tests.support.gateways import codes, gateway, live_codes, probe_of, run_check
-from tests.support.servers import HOST, RawServer, Smtpd, TlsThreadServer, scripted
+from tests.support.servers import HOST, RawServer, Smtpd, TlsThreadServer, scripted, tls10_only
 
 
 async def _check(
@@ -244,19 +242,8 @@ async def test_overall_deadline_cuts_a_server_that_answers_just_in_time(smtp_ser
     assert elapsed < 3 * paced.deadline
 
 
-def _tls10_only(certs) -> ssl.SSLContext:
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    with warnings.catch_warnings():  # the point is to be deprecated
-        warnings.simplefilter("ignore", DeprecationWarning)
-        context.minimum_version = ssl.TLSVersion.TLSv1
-        context.maximum_version = ssl.TLSVersion.TLSv1_1
-    context.set_ciphers("DEFAULT:@SECLEVEL=0")
-    certs.ca.issue_cert("mail.test").configure_cert(context)
-    return context
-
-
 async def test_server_without_tls12_is_sc608(smtp_server, options, certs):
-    server = await smtp_server(TlsThreadServer(_tls10_only(certs)))
+    server = await smtp_server(TlsThreadServer(tls10_only(certs)))
     report, _ = await _check(gateway(server.port, mode="implicit"), options)
     probe = probe_of(report)
     assert probe.failure_kind is FailureKind.TLS_HANDSHAKE, probe.failure.detail

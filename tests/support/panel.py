@@ -157,16 +157,8 @@ class PanelServer:
     def running(self) -> Iterator[PanelServer]:
         httpd = _Server(("127.0.0.1", 0), _Handler)
         httpd.panel = self
-        self._port = httpd.server_address[1]
-        thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05})
-        thread.start()
-        try:
+        with serving(httpd, self._stop) as self._port:
             yield self
-        finally:
-            self._stop.set()  # cuts scripted delays short
-            httpd.shutdown()
-            httpd.server_close()
-            thread.join()
 
     # The contract -----------------------------------------------------------------------------
 
@@ -210,6 +202,23 @@ class PanelServer:
         if "read" not in self.sessions[session].get("email_gateways", []):
             return _error(13, "Operation not permitted")
         return 200, {"success": True, **self.gateways}
+
+
+@contextmanager
+def serving(httpd: ThreadingHTTPServer, stop: threading.Event) -> Iterator[int]:
+    """Serve ``httpd`` in a thread while the context is open; yield its port.
+
+    ``stop`` is set on the way out, which cuts a scripted pause short.
+    """
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        yield httpd.server_address[1]
+    finally:
+        stop.set()
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join()
 
 
 def _error(code: int, description: str, **extra: Any) -> tuple[int, dict[str, Any]]:

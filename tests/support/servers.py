@@ -14,6 +14,7 @@ import datetime as dt
 import socket
 import ssl
 import threading
+import warnings
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -76,6 +77,18 @@ class Certs:
 def _server_context(leaf: trustme.LeafCert) -> ssl.SSLContext:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     leaf.configure_cert(context)
+    return context
+
+
+def tls10_only(certs: Certs) -> ssl.SSLContext:
+    """A server context that speaks TLS 1.0 and 1.1 and nothing newer, for mail.test."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    with warnings.catch_warnings():  # the point is to be deprecated
+        warnings.simplefilter("ignore", DeprecationWarning)
+        context.minimum_version = ssl.TLSVersion.TLSv1
+        context.maximum_version = ssl.TLSVersion.TLSv1_1
+    context.set_ciphers("DEFAULT:@SECLEVEL=0")
+    certs.ca.issue_cert("mail.test").configure_cert(context)
     return context
 
 
