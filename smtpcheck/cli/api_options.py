@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 import click
 from click.core import ParameterSource
 
-from smtpcheck.cli.options import SECONDS, stacked
+from smtpcheck.cli.options import SECONDS, TEXT, stacked
 from smtpcheck.defaults import API_TIMEOUT
 
 if TYPE_CHECKING:
@@ -144,6 +144,7 @@ _OPTIONS = [
     click.option(
         "--hash",
         "session_hash",
+        type=TEXT,
         metavar="HASH",
         envvar=HASH_ENV,
         show_envvar=True,
@@ -151,6 +152,7 @@ _OPTIONS = [
     ),
     click.option(
         "--login",
+        type=TEXT,
         metavar="LOGIN",
         envvar=LOGIN_ENV,
         show_envvar=True,
@@ -237,6 +239,10 @@ def _warn_if_cleartext(base_url: str) -> None:
 def _password(login: str) -> str:
     password = os.environ.get(PASSWORD_ENV)
     if password:
+        try:
+            password.encode("utf-8")
+        except UnicodeEncodeError:  # bytes that were not UTF-8 in the environment
+            raise click.UsageError(f"{PASSWORD_ENV} is not UTF-8 text") from None
         return password
     if not _interactive():
         raise click.UsageError(

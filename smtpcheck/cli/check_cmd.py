@@ -12,7 +12,7 @@ import click
 
 from smtpcheck.cli.api_options import ApiOptions, api_options, sources_of
 from smtpcheck.cli.exits import signal_exit_code, unusable_run
-from smtpcheck.cli.options import ReportOptions, report_options
+from smtpcheck.cli.options import FilePath, ReportOptions, report_options
 from smtpcheck.cli.output import finish, preflight_directory, preflight_output, write_private
 from smtpcheck.cli.probe_options import ProbeArgs, probe_options, try_port_option
 from smtpcheck.defaults import CERT_WARN_DAYS, CHECK_TIMEOUT, CONCURRENCY
@@ -78,7 +78,7 @@ def _address(ctx: click.Context, param: click.Parameter, value: str | None) -> s
 @try_port_option
 @click.option(
     "--write-fixed",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=FilePath(file_okay=False, path_type=Path),
     metavar="DIR",
     help="Write each gateway that got a suggestion, corrected, to DIR (implies --suggest).",
 )

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from smtpcheck.cli.exits import EXIT_FAIL, EXIT_OK
+from smtpcheck.cli.options import FilePath
 from smtpcheck.cli.output import preflight_output, use_color, write_output
 from smtpcheck.cli.probe_options import ProbeArgs, probe_options, try_port_option
 from smtpcheck.defaults import DISCOVER_TIMEOUT
@@ -51,7 +52,7 @@ def _host(ctx: click.Context, param: click.Parameter, value: str) -> str:
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    type=FilePath(dir_okay=False, writable=True, path_type=Path),
     help="Write the result to this file instead of standard output.",
 )
 @click.option("--no-color", is_flag=True, help="Never colour the text output.")

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from smtpcheck.cli.api_options import ApiOptions, api_options
+from smtpcheck.cli.options import FilePath
 from smtpcheck.cli.output import preflight_output, write_private
 
 __all__ = ["fetch"]
@@ -18,7 +19,7 @@ __all__ = ["fetch"]
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+    type=FilePath(dir_okay=False, allow_dash=True, path_type=Path),
     help="Write the list to this file (created with mode 0600, replaced whole) instead of "
     "standard output.",
 )

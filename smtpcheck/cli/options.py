@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SECONDS",
+    "TEXT",
+    "FilePath",
     "ReportOptions",
     "format_option",
     "no_color_option",
@@ -47,6 +50,44 @@ class _Seconds(click.ParamType):  # type: ignore[type-arg]
 
 
 SECONDS = _Seconds()
+
+
+def _unencodable(value: str) -> bool:
+    # A lone surrogate (text that was never UTF-8) cannot be sent, hashed or used as a file
+    # name; os.fsencode takes the surrogateescape forms a command line's raw bytes become.
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+class _Text(click.ParamType):  # type: ignore[type-arg]
+    """Text that is valid UTF-8 (a session hash, a login), refused as such when it is not."""
+
+    name = "text"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        text = str(value)
+        if _unencodable(text):
+            self.fail(f"{text!r} is not UTF-8 text", param, ctx)
+        return text
+
+
+TEXT = _Text()
+
+
+class FilePath(click.Path):
+    """A `click.Path` that refuses a name the file system cannot be given (a lone surrogate)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        try:
+            if isinstance(value, str):
+                os.fsencode(value)
+        except UnicodeEncodeError:
+            self.fail(f"{value!r} is not a file name this system can use", param, ctx)
+        return super().convert(value, param, ctx)
+
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -139,7 +180,7 @@ _OPTIONS = [
     click.option(
         "-o",
         "--output",
-        type=click.Path(dir_okay=False, writable=True, path_type=Path),
+        type=FilePath(dir_okay=False, writable=True, path_type=Path),
         help="Write the report to this file instead of standard output.",
     ),
     click.option(

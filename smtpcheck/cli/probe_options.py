@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
-from smtpcheck.cli.options import SECONDS, stacked
+from smtpcheck.cli.options import SECONDS, FilePath, stacked
 from smtpcheck.defaults import CONCURRENCY, PER_HOST
 
 if TYPE_CHECKING:
@@ -99,7 +99,7 @@ def probe_options(*, timeout: float) -> Callable[[F], F]:
         ),
         click.option(
             "--ca-file",
-            type=click.Path(exists=True, dir_okay=False),
+            type=FilePath(exists=True, dir_okay=False),
             metavar="PEM",
             help="Also trust the CA certificates in this file.",
         ),

@@ -110,3 +110,20 @@ def test_hostile_panel_answer_never_crashes(status: int, body: bytes, headers: A
         run = smtpcheck("validate", "--api-url", panel.url, "--hash", session, "--api-timeout", "2")
     assert "internal error" not in run.stderr and "Traceback" not in run.stderr, run.stderr
     assert run.code in (1, 2), run
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("-o", "/tmp/not-utf8-\ud800.json"),
+        ("--ca-file", "/tmp/not-utf8-\ud800.pem"),
+        ("--api-url", "http://127.0.0.1:9/v2", "--hash", "feed\udcff"),
+        ("--api-url", "http://127.0.0.1:9/v2", "--login", "dealer\ud800"),
+    ],
+    ids=["output", "ca-file", "hash", "login"],
+)  # fmt: skip
+def test_text_that_is_not_utf8_in_an_option_is_a_usage_error(tmp_path: Path, argv) -> None:
+    # Found by the property tests: these once ended as "internal error: UnicodeEncodeError".
+    run = smtpcheck("check", _write(tmp_path, json.dumps(_GOOD)), *argv)
+    assert run.code == 2, run.output
+    assert argv[-2] in run.stderr and "internal error" not in run.output, run.output
