@@ -6,9 +6,12 @@ What `validate` and `check` share; nothing here prints or touches the network.
 from __future__ import annotations
 
 import dataclasses
+import socket
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
+from smtpcheck._version import __version__
 from smtpcheck.config.documents import GatewayEntry, SourceDocument
 from smtpcheck.errors import UsageError
 from smtpcheck.redaction import redact
@@ -17,6 +20,7 @@ from smtpcheck.results import (
     Finding,
     GatewayReport,
     ProbeResult,
+    Report,
     Severity,
     Status,
     Suggestion,
@@ -36,6 +40,8 @@ __all__ = [
     "collect",
     "gateway_report",
     "internal_finding",
+    "now",
+    "stamped_report",
     "static_findings",
 ]
 
@@ -118,6 +124,7 @@ def gateway_report(
         findings=tuple(findings),
         probe=probe,
         suggestion=suggestion,
+        position=entry.position,
     )
 
 
@@ -133,3 +140,22 @@ def internal_finding(error: BaseException | str, entry: GatewayEntry) -> Finding
     """Return SC901 for a bug met while checking a gateway, its password scrubbed from the text."""
     finding = internal_error(error)
     return finding if entry.settings is None else redact(finding, entry.settings.secrets)
+
+
+def now() -> datetime:
+    """Return the moment a run begins, in UTC to the second (as reports show it)."""
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def stamped_report(
+    gateways: tuple[GatewayReport, ...], findings: tuple[Finding, ...], *, started: datetime
+) -> Report:
+    """Return the run's report, stamped with when it began and the machine that ran it."""
+    # gethostname() reads the kernel's name for this machine: no lookup leaves the host.
+    return Report(
+        gateways=gateways,
+        findings=findings,
+        version=__version__,
+        started=started,
+        host=socket.gethostname(),
+    )

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from smtpcheck._version import __version__
 from smtpcheck.config.documents import SourceDocument
-from smtpcheck.pipeline.inventory import LintOptions, collect, gateway_report, static_findings
+from smtpcheck.pipeline.inventory import (
+    LintOptions,
+    collect,
+    gateway_report,
+    now,
+    stamped_report,
+    static_findings,
+)
 from smtpcheck.results import Report
 
 __all__ = ["validate"]
@@ -18,9 +24,10 @@ def validate(documents: Iterable[SourceDocument], options: LintOptions) -> Repor
     Raises:
         UsageError: ``--gateway`` named ids that no source holds.
     """
+    started = now()
     inventory = collect(documents, options)
     gateways = tuple(
         gateway_report(entry, static_findings(entry, options.selection))
         for entry in inventory.entries
     )
-    return Report(gateways=gateways, findings=inventory.findings, version=__version__)
+    return stamped_report(gateways, inventory.findings, started=started)

@@ -8,11 +8,12 @@ reporter, and knows no format by name.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import cast
 
-from smtpcheck.results import Report, Severity
+from smtpcheck.results import Locations, Report, Severity
+from smtpcheck.results.location import RuleHelp
 
 __all__ = ["RenderOptions", "Reporter"]
 
@@ -22,12 +23,20 @@ class RenderOptions:
     """How to render: colour for a terminal, details and transcripts for ``-v``.
 
     ``fail_on`` is the run's ``--fail-on`` (None: not given): formats that state a verdict
-    (nagios) agree with the exit code.
+    (nagios) agree with the exit code. ``labels``: constant labels for every sample (``--label``,
+    prometheus). ``quiet``: only what failed or warned (text). ``width``: the terminal's columns
+    when text goes to one, else None. ``locations``: where findings point in their files (sarif).
+    ``rule_help``: each rule's documentation by code (sarif), as data: reporters never see rules.
     """
 
     color: bool = False
     verbose: bool = False
     fail_on: Severity | None = None
+    labels: tuple[tuple[str, str], ...] = ()
+    quiet: bool = False
+    width: int | None = None
+    locations: Locations | None = None
+    rule_help: Mapping[str, RuleHelp] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,14 @@ and discovery build them; the rules and reporters read them. ``report`` holds th
 from __future__ import annotations
 
 from smtpcheck.results.discovery_result import Attempt, Discovery
+from smtpcheck.results.location import (
+    STDIN_SOURCE,
+    LocationKey,
+    Locations,
+    Region,
+    RuleHelp,
+    is_file_source,
+)
 from smtpcheck.results.probe_result import (
     CertInfo,
     Endpoint,
@@ -33,6 +41,7 @@ from smtpcheck.results.report import (
 )
 
 __all__ = [
+    "STDIN_SOURCE",
     "Attempt",
     "CertInfo",
     "Discovery",
@@ -41,17 +50,22 @@ __all__ = [
     "Finding",
     "GatewayKind",
     "GatewayReport",
+    "LocationKey",
+    "Locations",
     "NotProbed",
     "PortHint",
     "ProbeFailure",
     "ProbeResult",
     "ProbeStep",
+    "Region",
     "Report",
+    "RuleHelp",
     "Severity",
     "Status",
     "Suggestion",
     "Summary",
     "TlsInfo",
     "TlsMode",
+    "is_file_source",
     "status_of",
 ]

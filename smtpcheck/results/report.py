@@ -9,8 +9,12 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from smtpcheck.results.probe_result import Endpoint, ProbeResult
+
+if TYPE_CHECKING:
+    from datetime import datetime  # rules read results and must not import a clock
 
 __all__ = [
     "Finding",
@@ -69,6 +73,8 @@ class Finding:
     param: str | None = None
     fix: str | None = None
     source: str | None = None  # set on source-level findings only
+    # A finding about several gateways at once (SC005): the (source, position) of each.
+    places: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +99,7 @@ class GatewayReport:
     findings: tuple[Finding, ...]
     probe: ProbeResult | None = None  # None: not probed (validate, not SMTP, SC508, SC901)
     suggestion: Suggestion | None = None
+    position: str = ""  # where in its source: '' (the whole file), '[2]', 'own[0]'
 
     @property
     def works(self) -> bool | None:
@@ -124,6 +131,8 @@ class Report:
     gateways: tuple[GatewayReport, ...]
     findings: tuple[Finding, ...] = ()
     version: str = field(default="")
+    started: datetime | None = None  # when the run began, in UTC
+    host: str | None = None  # the machine that ran it (JUnit's hostname)
 
     def __repr__(self) -> str:
         # Short on purpose: asyncio formats the result of the task that built a report in some
