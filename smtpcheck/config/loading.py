@@ -8,6 +8,7 @@ document and the rest is still read; only a path that cannot be read at all rais
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -33,7 +34,7 @@ from smtpcheck.config.params import (
     is_secret_param,
 )
 from smtpcheck.errors import ConfigLoadError
-from smtpcheck.results import GatewayKind
+from smtpcheck.results import STDIN_SOURCE, GatewayKind
 
 __all__ = [
     "STDIN",
@@ -42,6 +43,7 @@ __all__ = [
     "json_int",
     "load_paths",
     "parse_document",
+    "source_name",
 ]
 
 #: The path that means "read standard input".
@@ -54,7 +56,8 @@ def expand_paths(paths: Sequence[str]) -> list[str]:
     """Return the files to read: files as given, every ``*.json`` below each directory, sorted.
 
     Raises:
-        ConfigLoadError: a path does not exist, or a directory holds no ``*.json`` file.
+        ConfigLoadError: a path does not exist, cannot be looked at (a name too long for the
+            system…), or is a directory that holds no ``*.json`` file.
     """
     files: list[str] = []
     for raw in paths:
@@ -62,18 +65,62 @@ def expand_paths(paths: Sequence[str]) -> list[str]:
             files.append(raw)
             continue
         path = Path(raw)
-        if path.is_dir():
+        try:
+            # Path.is_dir() and exists() say False for a missing file, but raise for a name the
+            # system refuses outright (ENAMETOOLONG): that is a usage error, not a bug.
+            is_dir, exists = path.is_dir(), path.exists()
+        except OSError as exc:
+            raise ConfigLoadError(f"{_shown(raw)}: {exc.strerror}", path=raw) from exc
+        if is_dir:
             found = sorted(
                 p for p in path.rglob("*.json") if p.is_file() and not _hidden(p.relative_to(path))
             )
             if not found:
-                raise ConfigLoadError(f"{raw}: no *.json files in this directory", path=raw)
+                raise ConfigLoadError(f"{_shown(raw)}: no *.json files in this directory", path=raw)
             files.extend(str(p) for p in found)
-        elif path.exists():
+        elif exists:
             files.append(raw)
         else:
-            raise ConfigLoadError(f"{raw}: no such file or directory", path=raw)
+            raise ConfigLoadError(f"{_shown(raw)}: no such file or directory", path=raw)
     return files
+
+
+def source_name(path: str) -> str:
+    """Return how reports name a file source, however its path was typed.
+
+    The path relative to the working directory when the file is inside it, else the absolute
+    path; normalised (no ``.`` or ``..``) and in POSIX form. Symlinks are not resolved, so a
+    CI workspace that is a link keeps its own name: ``./fleet.json``, ``fleet.json``,
+    ``../ws/fleet.json`` (from ``ws``) and ``/ci/ws/fleet.json`` are all ``fleet.json``.
+    """
+    try:
+        physical = os.getcwd()
+    except OSError:  # the working directory was removed: only the path itself is left
+        return Path(os.path.normpath(path)).as_posix()
+    # The shell's name for the directory ($PWD, when it is that directory and has no '.' or
+    # '..' in it) is how the user sees it; getcwd() has every link in it resolved.
+    logical = os.environ.get("PWD", "")
+    if logical != os.path.normpath(logical) or not _same_directory(logical, physical):
+        logical = physical
+    full = os.path.normpath(os.path.join(logical, path))  # by the text: no link is followed
+    for root in dict.fromkeys((logical, physical)):
+        inside = root.rstrip(os.sep) + os.sep
+        if full.startswith(inside):
+            return Path(full[len(inside) :]).as_posix()
+    return Path(full).as_posix()
+
+
+def _same_directory(logical: str, physical: str) -> bool:
+    try:
+        return os.path.isabs(logical) and os.path.samefile(logical, physical)
+    except (OSError, ValueError):  # gone, unreadable, or a NUL in $PWD
+        return False
+
+
+def _shown(path: str) -> str:
+    # As typed, unless it holds what would not print on one line (a line break, a control, a
+    # lone surrogate): then quoted and escaped by repr(), as option values are quoted.
+    return path if path.isprintable() else repr(path)
 
 
 def _hidden(relative: Path) -> bool:
@@ -92,13 +139,15 @@ def load_paths(
         if name == STDIN:
             if stdin is None:
                 raise ConfigLoadError("-: standard input is not available", path=name)
-            yield parse_document(stdin.read(), source="<stdin>", environ=environ)
+            yield parse_document(stdin.read(), source=STDIN_SOURCE, environ=environ)
             continue
         try:
             data = Path(name).read_bytes()
         except OSError as exc:
-            raise ConfigLoadError(f"{name}: cannot read: {exc.strerror}", path=name) from exc
-        yield parse_document(data, source=name, environ=environ)
+            raise ConfigLoadError(
+                f"{_shown(name)}: cannot read: {exc.strerror}", path=name
+            ) from exc
+        yield parse_document(data, source=source_name(name), environ=environ)
 
 
 def parse_document(

@@ -1,14 +1,19 @@
-"""JUnit XML for CI: one test case per gateway (and one per source with source-level findings).
+"""JUnit XML for CI: a ``<testsuite>`` per source, a test case per gateway and per bad source.
 
-Failed gateways fail, errored ones error, skipped ones skip; each probed gateway's stage timings
-and TLS session go to its ``system-out``.
+Valid against the Jenkins xunit and the Ant JUnit schemas. A case fails exactly when it makes
+the run exit 1 (``--fail-on`` included), errors when the check could not run, and is skipped
+for a gateway that is not SMTP.
 """
 
 from __future__ import annotations
 
+import math
 import re
 import xml.etree.ElementTree as ET
+from collections import Counter
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from smtpcheck.defaults import FAIL_ON
 from smtpcheck.reporters._common import endpoint_text, gateway_name, json_text
@@ -21,74 +26,137 @@ __all__ = ["render_junit"]
 # holding one would make the whole file unparsable, so they are written as visible escapes.
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
+#: The suite of the findings that span sources (SC005: one id in two files), bracketed as
+#: ``<stdin>`` is, so that it reads as no file's name.
+_ALL_SOURCES = "<all sources>"
+#: The name of the case that holds a source's own findings (SC001: not JSON).
+_SOURCE_CASE = "source"
+#: Ant's schema wants a package on each suite of a ``<testsuites>``: the tool that ran.
+_PACKAGE = "smtpcheck"
+#: The element and the suite's count of each outcome that is not a pass.
+_OUTCOMES = {
+    Status.FAILED: ("failure", "failures"),
+    Status.ERROR: ("error", "errors"),
+    Status.SKIPPED: ("skipped", "skipped"),
+}
+_COUNTS = ("failures", "errors", "skipped")
+
+
+@dataclass(frozen=True, slots=True)
+class _Case:
+    """One test case: its verdict (``--fail-on`` applied), findings and what was measured."""
+
+    name: str
+    status: Status
+    findings: tuple[Finding, ...]
+    details: tuple[str, ...] = ()
+    seconds: float = 0.0
+
 
 def render_junit(report: Report, options: RenderOptions) -> str:
-    """Render the report as a JUnit ``<testsuite>``."""
-    suite = ET.Element("testsuite", name="smtpcheck")
+    """Render the report as JUnit ``<testsuites>``, one suite per source in the order read.
+
+    The Ant schema allows no attribute on ``<testsuites>`` and no output inside a case, so the
+    totals are the suites' own, and each suite's ``system-out`` holds its cases' stage timings
+    and TLS sessions, one block per case; a failing case's details follow its findings too.
+    """
     fail_on = options.fail_on or Severity(FAIL_ON)
-    counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
-    total_ms = 0.0
-    for source in dict.fromkeys(f.source for f in report.findings):
-        findings = [f for f in report.findings if f.source == source]
-        case = ET.SubElement(
-            suite, "testcase", classname="sources", name=source or "all sources", time="0.000"
-        )
-        status = Status.FAILED if _fails(findings, fail_on) else Status.WARNING
-        _system_out(case, _outcome(case, status, findings, counts))
+    root = ET.Element("testsuites")
+    for index, (source, cases) in enumerate(_by_source(report, fail_on, options.verbose)):
+        root.append(_suite(source, cases, index, report))
+    _make_safe(root)
+    ET.indent(root)
+    return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def _by_source(
+    report: Report, fail_on: Severity, verbose: bool
+) -> Iterator[tuple[str, list[_Case]]]:
+    """Yield each source with its cases: its own findings first, then its gateways in order."""
+    own: dict[str, list[Finding]] = {}
+    for finding in report.findings:
+        own.setdefault(finding.source or _ALL_SOURCES, []).append(finding)
+    order = dict.fromkeys([*(g.source for g in report.gateways), *own])
+    if _ALL_SOURCES in order:  # about every source: after them all
+        order[_ALL_SOURCES] = order.pop(_ALL_SOURCES)
+    suites: dict[str, list[_Case]] = {source: [] for source in order}
+    for source, findings in own.items():
+        status = Status.FAILED if _fails(findings, fail_on) else Status.OK
+        suites[source].append(_Case(_SOURCE_CASE, status, tuple(findings)))
     for gateway in report.gateways:
-        ms = gateway.probe.ms if gateway.probe is not None else 0.0
-        total_ms += ms
-        case = ET.SubElement(
-            suite,
-            "testcase",
-            classname=gateway.source,
-            name=gateway_name(gateway),
-            time=f"{ms / 1000:.3f}",
-        )
-        status = gateway.status
-        if status in (Status.OK, Status.WARNING) and _fails(gateway.findings, fail_on):
-            # It works, but a finding fails the run (the exit code): so it fails the test too.
-            status = Status.FAILED
-        notes = _outcome(case, status, gateway.findings, counts)
-        _system_out(case, [*notes, *_details(gateway, verbose=options.verbose)])
-    for key, value in counts.items():
-        suite.set(key, str(value))
-    suite.set("time", f"{total_ms / 1000:.3f}")
-    _make_safe(suite)
-    ET.indent(suite)
-    return ET.tostring(suite, encoding="unicode", xml_declaration=True) + "\n"
+        suites[gateway.source].append(_gateway_case(gateway, fail_on, verbose))
+    yield from suites.items()
+
+
+def _gateway_case(gateway: GatewayReport, fail_on: Severity, verbose: bool) -> _Case:
+    status = gateway.status
+    if status not in (Status.FAILED, Status.ERROR) and _fails(gateway.findings, fail_on):
+        # It works (or was not probed), but a finding fails the run: so it fails the test too.
+        status = Status.FAILED
+    ms = gateway.probe.ms if gateway.probe is not None else 0.0
+    details = tuple(_details(gateway, verbose=verbose))
+    return _Case(gateway_name(gateway), status, gateway.findings, details, ms / 1000)
 
 
 def _fails(findings: Iterable[Finding], fail_on: Severity) -> bool:
     return any(f.severity.rank >= fail_on.rank for f in findings)
 
 
-def _outcome(
-    case: ET.Element, status: Status, findings: Iterable[Finding], counts: dict[str, int]
-) -> list[str]:
-    """Mark the case failed, errored or skipped; return the finding lines of a passing case."""
-    counts["tests"] += 1
-    ordered = sorted(findings, key=lambda f: (-f.severity.rank, f.code))
-    text = "\n".join(_line(f) for f in ordered)
-    first = _line(ordered[0]) if ordered else ""
-    if status is Status.FAILED:
-        counts["failures"] += 1
-        ET.SubElement(case, "failure", message=first or "failed").text = text
-    elif status is Status.ERROR:
-        counts["errors"] += 1
-        ET.SubElement(case, "error", message=first or "error").text = text
-    elif status is Status.SKIPPED:
-        counts["skipped"] += 1
-        ET.SubElement(case, "skipped", message=text or "not an SMTP gateway")
-    else:
-        # A passing case has no element of its own for its warnings and notes.
-        return text.splitlines()
-    return []
+def _suite(source: str, cases: list[_Case], index: int, report: Report) -> ET.Element:
+    """Build one suite, its attributes and children in the order the Ant schema requires."""
+    counts = Counter(_OUTCOMES[c.status][1] for c in cases if c.status in _OUTCOMES)
+    seconds = sum(_finite(c.seconds) for c in cases)
+    suite = ET.Element("testsuite", name=source if source.strip() else repr(source))
+    suite.set("id", str(index))
+    suite.set("package", _PACKAGE)
+    if report.started is not None:  # None only in a report built by hand
+        suite.set("timestamp", _timestamp(report.started))
+    # The Ant schema asks for 'localhost' when the machine's name is not known.
+    suite.set("hostname", report.host if report.host and report.host.strip() else "localhost")
+    for key, value in (("tests", len(cases)), *((k, counts[k]) for k in _COUNTS)):
+        suite.set(key, str(value))
+    suite.set("time", f"{seconds:.3f}")
+    properties = ET.SubElement(suite, "properties")
+    if report.version:
+        ET.SubElement(properties, "property", name="smtpcheck.version", value=report.version)
+    suite.extend(_testcase(source, case) for case in cases)
+    blocks = [_block(case) for case in cases]
+    ET.SubElement(suite, "system-out").text = "\n\n".join(b for b in blocks if b) or None
+    ET.SubElement(suite, "system-err")
+    return suite
 
 
-def _system_out(case: ET.Element, lines: list[str]) -> None:
-    if lines:
-        ET.SubElement(case, "system-out").text = "\n".join(lines)
+def _testcase(classname: str, case: _Case) -> ET.Element:
+    """Build one case; the Ant schema allows it at most one child, its outcome."""
+    element = ET.Element(
+        "testcase", classname=classname, name=case.name, time=f"{_finite(case.seconds):.3f}"
+    )
+    ordered = _ordered(case.findings)
+    lines = [_line(f) for f in ordered]
+    if case.status is Status.SKIPPED:
+        ET.SubElement(element, "skipped", message="\n".join(lines) or "not an SMTP gateway")
+    elif case.status in _OUTCOMES:
+        tag = _OUTCOMES[case.status][0]
+        # What failed is what CI shows first; the details say how (GitLab shows only this).
+        outcome = ET.SubElement(
+            element,
+            tag,
+            message=lines[0] if lines else tag,
+            type=ordered[0].code if ordered else case.status.value,
+        )
+        outcome.text = "\n".join([*lines, *([""] if lines and case.details else []), *case.details])
+    return element
+
+
+def _block(case: _Case) -> str:
+    """Return the case's lines for the suite's output: a passing case's findings, the details."""
+    findings = [] if case.status in _OUTCOMES else [_line(f) for f in _ordered(case.findings)]
+    lines = [*findings, *case.details]
+    return "\n".join([case.name, *(f"  {line}" for line in lines)]) if lines else ""
+
+
+def _ordered(findings: Iterable[Finding]) -> list[Finding]:
+    return sorted(findings, key=lambda f: (-f.severity.rank, f.code))
 
 
 def _details(gateway: GatewayReport, *, verbose: bool) -> Iterator[str]:
@@ -131,6 +199,18 @@ def _probe(probe: ProbeResult, *, verbose: bool) -> Iterator[str]:
 def _line(finding: Finding) -> str:
     fix = f" (fix: {finding.fix})" if finding.fix else ""
     return f"{finding.severity} {finding.code} {finding.slug}: {finding.message}{fix}"
+
+
+def _timestamp(started: datetime) -> str:
+    # Both schemas take an ISO 8601 time; Ant's wants it without a zone, so it is UTC's.
+    if started.tzinfo is not None:
+        started = started.astimezone(UTC)
+    return started.replace(tzinfo=None, microsecond=0).isoformat()
+
+
+def _finite(seconds: float) -> float:
+    # xs:decimal has no nan or inf, and a time is never below zero.
+    return seconds if math.isfinite(seconds) and seconds > 0 else 0.0
 
 
 def _make_safe(element: ET.Element) -> None:

@@ -159,7 +159,7 @@ def test_report_formats_match_the_reporters():
     ("fmt", "check"),
     [
         ("json", lambda text: json.loads(text)["schema"] == 2),
-        ("junit", lambda text: ET.fromstring(text).tag == "testsuite"),
+        ("junit", lambda text: ET.fromstring(text).tag == "testsuites"),
         ("nagios", lambda text: text.startswith("SMTPCHECK WARNING - 2 gateways")),
         ("prometheus", lambda text: text.startswith("# HELP smtpcheck_")),
         ("text", lambda text: "gateway 8 'Dealer mail'" in text),

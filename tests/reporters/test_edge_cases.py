@@ -37,7 +37,8 @@ VERBOSE = RenderOptions(verbose=True)
 NO_CERT = TlsInfo("TLSv1.3", "TLS_AES_128_GCM_SHA256", False)  # verify_error unknown
 
 
-@pytest.mark.parametrize("fmt", REPORTERS)
+# SARIF carries findings and where they point, not what a probe saw.
+@pytest.mark.parametrize("fmt", [name for name in REPORTERS if name != "sarif"])
 def test_every_format_renders_tls_without_a_certificate(fmt):
     text = render(_probed(NO_CERT), fmt)
     assert "TLSv1.3" in text
@@ -58,7 +59,7 @@ def test_text_certificate_without_san():
 
 def test_junit_tls_without_certificate():
     suite = ET.fromstring(render(_probed(NO_CERT), "junit"))
-    out = suite.findtext("testcase/system-out") or ""
+    out = suite.findtext("testsuite/system-out") or ""
     assert "certificate NOT verified: ?" in out and "not after" not in out
 
 
