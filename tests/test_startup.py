@@ -38,6 +38,8 @@ def _modules_after(tmp_path: Path, *argv: str) -> set[str]:
         ["validate", "--format", "json", str(SAMPLE)],
         ["discover", "--help"],
         ["check", "--help"],
+        ["schema"],
+        ["samples", "--help"],
     ],
     ids=" ".join,
 )
@@ -47,7 +49,9 @@ def test_startup_never_imports_network_clients(tmp_path, argv):
     assert not loaded & {"httpx", "httpcore", "aiosmtplib", "asyncio", "ssl"}, sorted(loaded)
 
 
-@pytest.mark.parametrize("argv", [["--version"], ["rules"], ["rules", "SC105"]], ids=" ".join)
+@pytest.mark.parametrize(
+    "argv", [["--version"], ["rules"], ["rules", "SC105"], ["schema"]], ids=" ".join
+)
 def test_startup_catalogue_needs_no_pydantic(tmp_path, argv):
     loaded = _modules_after(tmp_path, *argv)
     assert "pydantic" not in loaded

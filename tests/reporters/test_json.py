@@ -1,9 +1,10 @@
-"""The JSON report keeps the shape DESIGN §4 documents: other tools parse it."""
+"""The JSON report keeps its documented shape (the shipped schema): other tools parse it."""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -16,93 +17,47 @@ from tests.reporters.sample import (
     full_report,
     gateway,
 )
+from tests.support.report_schema import assert_valid_report
 
 STATUSES = {"ok", "warning", "failed", "skipped", "error"}
-SEVERITIES = {"error", "warning", "info"}
-MODES = {"none", "starttls", "implicit"}
-
-
-def _is(value: Any, *types: type | None) -> bool:
-    return any(value is None if t is None else isinstance(value, t) for t in types)
-
-
-def _check_finding(finding: dict[str, Any], *, with_source: bool) -> None:
-    expected = {"code", "slug", "severity", "message", "param", "fix"}
-    assert set(finding) == expected | ({"source"} if with_source else set()), finding
-    assert finding["code"][:2] == "SC" and finding["code"][2:].isdigit()
-    assert finding["severity"] in SEVERITIES
-    assert _is(finding["message"], str) and _is(finding["slug"], str)
-    assert _is(finding["param"], str, None) and _is(finding["fix"], str, None)
-    if with_source:
-        assert _is(finding["source"], str, None)
-
-
-def _check_probe(probe: dict[str, Any]) -> None:
-    assert {"steps", "tls", "extensions", "auth_mechanisms", "ms"} <= set(probe)
-    assert _is(probe["ms"], float, int)
-    for step in probe["steps"]:
-        assert {"name", "ok", "ms", "detail"} <= set(step)
-        assert _is(step["name"], str) and _is(step["ok"], bool) and _is(step["ms"], float, int)
-        assert _is(step["detail"], str)
-    assert all(_is(e, str) for e in probe["extensions"])
-    assert all(_is(m, str) for m in probe["auth_mechanisms"])
-    tls = probe["tls"]
-    if tls is not None:
-        assert {"version", "cipher", "verified", "cert"} <= set(tls)
-        assert _is(tls["verified"], bool)
-        cert = tls["cert"]
-        if cert is not None:
-            assert set(cert) == {"subject", "issuer", "san", "not_after", "days_left"}
-            assert _is(cert["san"], list) and _is(cert["days_left"], int)
-
-
-def _check_gateway(gateway: dict[str, Any]) -> None:
-    expected = {
-        "id",
-        "label",
-        "kind",
-        "source",
-        "status",
-        "works",
-        "endpoint",
-        "findings",
-        "probe",
-        "suggestion",
-    }
-    assert set(gateway) == expected, gateway
-    assert _is(gateway["id"], int, None) and _is(gateway["label"], str, None)
-    assert gateway["kind"] in {"own", "leasable"}
-    assert gateway["status"] in STATUSES
-    # Schema 2: works is the probe's verdict, null when not probed; failed means it does not.
-    assert gateway["works"] is (None if gateway["probe"] is None else gateway["probe"]["ok"])
-    if gateway["works"] is False:
-        assert gateway["status"] == "failed"
-    endpoint = gateway["endpoint"]
-    if endpoint is not None:
-        assert set(endpoint) == {"host", "port", "mode", "starttls_required"}
-        assert _is(endpoint["starttls_required"], bool)
-        assert _is(endpoint["port"], int) and endpoint["mode"] in MODES
-    for finding in gateway["findings"]:
-        _check_finding(finding, with_source=False)
-    if gateway["probe"] is not None:
-        _check_probe(gateway["probe"])
-    suggestion = gateway["suggestion"]
-    if suggestion is not None:
-        assert set(suggestion) == {"params", "why", "previous"}
-        assert _is(suggestion["params"], dict) and _is(suggestion["previous"], dict)
+HEAD = ["schema", "tool", "version", "started", "host", "summary", "findings", "gateways"]
 
 
 @pytest.mark.parametrize("build", [full_report, fleet_report, lambda: Report(gateways=())])
 def test_json_has_the_documented_shape(build):
     data = json.loads(render(build(), "json"))
-    assert list(data)[:6] == ["schema", "tool", "version", "summary", "findings", "gateways"]
+    assert list(data) == HEAD
     assert data["schema"] == 2 and data["tool"] == "smtpcheck"
-    assert set(data["summary"]) >= {"gateways", "ok", "warning", "failed", "skipped"}
-    assert all(_is(v, int) for v in data["summary"].values())
-    for finding in data["findings"]:
-        _check_finding(finding, with_source=True)
+    assert_valid_report(data)  # every key and type: the shipped schema (test_json_schema.py)
     for entry in data["gateways"]:
-        _check_gateway(entry)
+        # What the schema cannot say. Schema 2: works is the probe's verdict, null when not
+        # probed; a gateway that does not work has failed.
+        assert entry["works"] is (None if entry["probe"] is None else entry["probe"]["ok"])
+        if entry["works"] is False:
+            assert entry["status"] == "failed", entry["id"]
+
+
+def test_json_head_says_when_and_where_the_run_happened():
+    started = datetime(2026, 3, 1, 9, 30, 5, tzinfo=UTC)
+    report = replace(full_report(), started=started, host="ci-runner-7")
+    head = json.loads(render(report, "json"))
+    assert head["started"] == "2026-03-01T09:30:05Z" and head["host"] == "ci-runner-7"
+    later = replace(
+        report, started=datetime(2026, 3, 1, 11, 30, 5, tzinfo=timezone(timedelta(hours=2)))
+    )
+    assert json.loads(render(later, "json"))["started"] == "2026-03-01T09:30:05Z"  # in UTC
+    naive = replace(report, started=started.replace(tzinfo=None))  # taken as UTC, as promised
+    assert json.loads(render(naive, "json"))["started"] == "2026-03-01T09:30:05Z"
+    unknown = json.loads(render(full_report(), "json"))
+    assert unknown["started"] is None and unknown["host"] is None
+
+
+def test_json_data_holds_enum_members_that_are_written_as_their_values():
+    data = report_to_dict(full_report())
+    status = data["gateways"][0]["status"]
+    assert status is Status.OK
+    assert isinstance(status, str) and str.__eq__(status, "ok")
+    assert json.dumps(status) == '"ok"'
 
 
 def test_json_summary_matches_the_gateways():
@@ -123,6 +78,8 @@ def test_json_keeps_labels_exactly():
 def test_json_is_report_to_dict():
     report = full_report()
     assert json.loads(render(report, "json")) == report_to_dict(report)
+    verbose = render(report, "json", RenderOptions(verbose=True))
+    assert json.loads(verbose) == report_to_dict(report, transcripts=True)
 
 
 def test_json_transcript_only_with_verbose():
