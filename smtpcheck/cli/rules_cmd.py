@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from smtpcheck.cli.exits import EXIT_ERROR
+from smtpcheck.cli.help import GroupedCommand
 
 __all__ = ["rules"]
 
@@ -17,10 +17,15 @@ _EXAMPLE_NOTE = (
 )
 
 
-@click.command()
+@click.command(cls=GroupedCommand)
 @click.argument("code", required=False)
 @click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "markdown"]),
+    default="text",
+    show_default=True,
+    help="markdown: the page docs/rules.md is generated from (SARIF's help links point there).",
 )
 def rules(code: str | None, fmt: str) -> None:
     """List every rule, or explain the rule CODE (a code such as SC105, or its slug)."""
@@ -31,10 +36,11 @@ def rules(code: str | None, fmt: str) -> None:
     else:
         found = find_rule(code)
         if found is None:
-            click.echo(f"smtpcheck: no rule {code!r}; `smtpcheck rules` lists them", err=True)
-            raise SystemExit(EXIT_ERROR)
+            raise click.ClickException(f"no rule {code!r}; `smtpcheck rules` lists them")
         chosen = [found]
-    if fmt == "json":
+    if fmt == "markdown":
+        click.echo(_markdown(chosen, whole=code is None), nl=False)
+    elif fmt == "json":
         click.echo(json.dumps([_rule_data(r) for r in chosen], indent=2, ensure_ascii=False))
     elif code is None:
         width = max(len(r.slug) for r in chosen)
@@ -42,6 +48,17 @@ def rules(code: str | None, fmt: str) -> None:
             click.echo(f"{r.code}  {r.slug:<{width}}  {r.severity:<7}  {r.summary}")
     else:
         click.echo(_explain(chosen[0]))
+
+
+def _markdown(chosen: list[Any], *, whole: bool) -> str:
+    from smtpcheck._version import __version__
+    from smtpcheck.pipeline.locating import rule_help
+    from smtpcheck.reporters.rule_docs import catalogue_markdown, rule_markdown
+
+    helps = rule_help(r.code for r in chosen)
+    if whole:
+        return catalogue_markdown(helps.values(), version=__version__)
+    return rule_markdown(helps[chosen[0].code]) + "\n"
 
 
 def _rule_data(rule: Any) -> dict[str, Any]:

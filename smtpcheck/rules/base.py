@@ -112,6 +112,7 @@ class Violation:
     param: str | None = None
     fix: str | None = None
     severity: Severity | None = None  # None: the rule's default
+    places: tuple[tuple[str, str], ...] = ()  # the gateways a fleet finding is about
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +150,7 @@ class Rule(Generic[T]):
             message=violation.message,
             param=violation.param,
             fix=violation.fix,
+            places=violation.places,
         )
 
     def matches(self, selectors: Sequence[str]) -> bool:

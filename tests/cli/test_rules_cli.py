@@ -66,7 +66,7 @@ def test_rules_json_of_one_rule():
 def test_rules_unknown_code_is_one_line_and_exit_2(name):
     code, out, err = smtpcheck("rules", name)
     assert code == 2 and out == ""
-    assert err.splitlines() == [f"smtpcheck: no rule {name!r}; `smtpcheck rules` lists them"]
+    assert err.splitlines() == [f"smtpcheck: error: no rule {name!r}; `smtpcheck rules` lists them"]
 
 
 def test_rules_through_python_m_smtpcheck():
