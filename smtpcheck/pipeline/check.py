@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from smtpcheck._version import __version__
 from smtpcheck.config.address import host_problem
 from smtpcheck.config.documents import SourceDocument
 from smtpcheck.config.javamail import smtps_endpoint
@@ -28,6 +27,8 @@ from smtpcheck.pipeline.inventory import (
     collect,
     gateway_report,
     internal_finding,
+    now,
+    stamped_report,
     static_findings,
 )
 from smtpcheck.pipeline.sources import Sources
@@ -47,11 +48,12 @@ from smtpcheck.rules import (
     Selection,
     interrupted,
     local_shortage,
+    nothing_probed,
     run_live_rules,
     run_not_probed_rules,
 )
 from smtpcheck.rules.base import ProbedGateway, SmtpGateway
-from smtpcheck.runner import Progress, RunLimits, probe_all
+from smtpcheck.runner import Progress, RunLimits, Watch, probe_all
 
 if TYPE_CHECKING:
     from smtpcheck.pipeline.fixing import FixedGateway
@@ -83,7 +85,7 @@ class CheckOptions:
     limits: RunLimits = field(default_factory=RunLimits)
     cert_warn_days: int = CERT_WARN_DAYS
     slow_greeting_ms: float = SLOW_GREETING_MS
-    progress: Progress | None = None  # called as probes end: (done, total)
+    progress: Progress | Watch | None = None  # called as probes end: (done, total)
     # --suggest: the ports to try on each failed gateway's host (empty: the usual ones); None: off
     suggest: tuple[int, ...] | None = None
 
@@ -154,6 +156,7 @@ async def check_inventory(
     Once ``stop`` is set, the gateways not yet probed are reported as interrupted (SC903) and
     nothing more is tried (no suggestions).
     """
+    started = now()
     reports: dict[int, GatewayReport] = {}
     probed: list[tuple[int, SmtpGateway, list[Finding]]] = []
     for index, entry in enumerate(inventory.entries):
@@ -180,13 +183,23 @@ async def check_inventory(
         resolve=probe_options.resolver,
         resolve_timeout=probe_options.timeout,
         stop=stop,
+        names=[_waited_for(gateway) for _, gateway, _ in probed],
     )
     for (index, gateway, findings), result in zip(probed, results, strict=True):
         reports[index] = _probed_report(gateway, findings, result, options, selection)
     if options.suggest is not None and not (stop is not None and stop.is_set()):
         await _suggest(reports, [(index, gateway) for index, gateway, _ in probed], options)
     gateways = tuple(reports[index] for index in range(len(inventory.entries)))
-    return Report(gateways=gateways, findings=inventory.findings, version=__version__)
+    run_findings = inventory.findings
+    if not probed:  # a run that probed nothing must not pass (SC011)
+        run_findings += tuple(nothing_probed(inventory.entries, selection))
+    return stamped_report(gateways, run_findings, started=started)
+
+
+def _waited_for(gateway: SmtpGateway) -> str:
+    """Name a gateway as a progress line shows it: ``gateway 7 mx.dealer.test:465``."""
+    host, port = gateway.settings.host or "", gateway.settings.port
+    return f"{gateway.entry.name} {f'[{host}]' if ':' in host else host}:{port}"
 
 
 def not_probed(

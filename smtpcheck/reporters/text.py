@@ -2,12 +2,13 @@
 
 A fleet reads as one line per healthy gateway. A gateway with a warning or worse (every gateway
 with ``-v``) also gets its findings with their fixes, the probe stages, TLS and certificate, and
-the suggested params change as a diff.
+the suggested params change as a diff. ``-q`` shows only what failed or warned. On a terminal
+the lines fit its width (`text_layout`); the summary is `text_summary`.
 """
 
 from __future__ import annotations
 
-from collections import Counter
+import dataclasses
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -21,6 +22,8 @@ from smtpcheck.reporters._common import (
     printable,
 )
 from smtpcheck.reporters.base import RenderOptions
+from smtpcheck.reporters.text_layout import Line, Painter, fit, glue, pad, shorten, unglued
+from smtpcheck.reporters.text_summary import summary
 from smtpcheck.results import (
     CertInfo,
     Endpoint,
@@ -37,16 +40,6 @@ from smtpcheck.results import (
 
 __all__ = ["render_text"]
 
-_RESET = "\x1b[0m"
-_STYLES = {
-    "red": "\x1b[31m",
-    "green": "\x1b[32m",
-    "yellow": "\x1b[33m",
-    "cyan": "\x1b[36m",
-    "magenta": "\x1b[35m",
-    "bold": "\x1b[1m",
-    "dim": "\x1b[2m",
-}
 _STATUS = {
     Status.OK: ("OK", "green"),
     Status.WARNING: ("WARN", "yellow"),
@@ -70,51 +63,65 @@ _TAG_WIDTH = 8
 _CODE_WIDTH = 5
 _TEXT = _DETAIL + " " * (_TAG_WIDTH + 1)  # where the text behind a tag starts
 _MESSAGE = _TEXT + " " * (_CODE_WIDTH + 2)  # where a finding's message and its fix start
+_FIX = _MESSAGE + " " * len("fix: ")  # where a wrapped fix goes on
 _MAX_CELL = 56  # one long label must not push every other row off the screen
+_DOT = glue(" ·") + " "  # a wrapped line ends with the dot, never starts with it
+_MIN_NAME = 20  # narrower than this, the table gives way: cells unpadded, rows wrapped
 
 
 @dataclass(frozen=True, slots=True)
-class _Painter:
-    enabled: bool
+class _Columns:
+    """What each cell of a row is padded to, and the most a gateway's name may take."""
 
-    def __call__(self, text: str, style: str) -> str:
-        return f"{_STYLES[style]}{text}{_RESET}" if self.enabled and text else text
+    widths: tuple[int, int, int]  # name, endpoint, source
+    name_room: int | None = None  # None: no limit (no width, or it fits)
 
 
 def render_text(report: Report, options: RenderOptions) -> str:
     """Render the report for a person at a terminal (colour only when asked)."""
-    paint = _Painter(options.color)
-    lines = list(_sources(report.findings, paint))
-    if lines and report.gateways:
-        lines.append("")
-    widths = _column_widths(report.gateways)
-    for gateway in report.gateways:
-        lines.extend(_gateway(gateway, widths, paint, verbose=options.verbose))
+    paint = Painter(options.color)
+    lines = list(_sources(report.findings, paint, quiet=options.quiet))
+    gateways = [g for g in report.gateways if not options.quiet or _needs_attention(g)]
+    if lines and gateways:
+        lines.append(("", ""))
+    columns = _columns(gateways, options.width)
+    for gateway in gateways:
+        lines.extend(_gateway(gateway, columns, paint, verbose=options.verbose))
     if lines:
-        lines.append("")
-    lines.append(_summary(report, paint))
-    return "\n".join(lines) + "\n"
+        lines.append(("", ""))
+    lines.extend(summary(report, paint))
+    fitted = (part for line, indent in lines for part in fit(line, options.width, indent))
+    return unglued("\n".join(fitted) + "\n")
 
 
-def _sources(findings: Sequence[Finding], paint: _Painter) -> Iterator[str]:
+def _needs_attention(gateway: GatewayReport) -> bool:
+    """Return True for what ``-q`` keeps: a gateway that failed, errored or warned."""
+    if gateway.status not in _QUIET:
+        return True
+    return any(f.severity is not Severity.INFO for f in gateway.findings)
+
+
+def _sources(findings: Sequence[Finding], paint: Painter, *, quiet: bool) -> Iterator[Line]:
+    if quiet:
+        findings = [f for f in findings if f.severity is not Severity.INFO]
     order = list(dict.fromkeys(f.source for f in findings))  # as found, each source once
     for source in order:
         mine = [f for f in findings if f.source == source]
         word, style = _SOURCE_STATUS[max((f.severity for f in mine), key=lambda s: s.rank)]
         name = printable(source) if source is not None else "all sources"
-        yield f"{paint(_pad(word, _STATUS_WIDTH), style)} {paint(name, 'bold')}"
+        yield f"{pad(paint(word, style), _STATUS_WIDTH)} {paint(name, 'bold')}", _DETAIL
         yield from _findings(mine, paint)
 
 
 def _row(gateway: GatewayReport) -> tuple[str, str, str]:
     if gateway.endpoint is not None:
-        where = endpoint_text(gateway.endpoint)
+        where = glue(endpoint_text(gateway.endpoint))
     else:
         where = "leasable" if gateway.kind is GatewayKind.LEASABLE else "-"
-    return printable(gateway_name(gateway)), where, printable(gateway.source)
+    return _name(gateway, None), where, printable(gateway.source)
 
 
-def _column_widths(gateways: Iterable[GatewayReport]) -> tuple[int, ...]:
+def _column_widths(gateways: Iterable[GatewayReport]) -> tuple[int, int, int]:
     # A cell wider than the cap overflows its own row and sets no width for the others.
     widths = [0, 0, 0]
     for gateway in gateways:
@@ -122,26 +129,50 @@ def _column_widths(gateways: Iterable[GatewayReport]) -> tuple[int, ...]:
             width = display_width(cell)
             if width <= _MAX_CELL:
                 widths[i] = max(widths[i], width)
-    return tuple(widths)
+    return widths[0], widths[1], widths[2]
+
+
+def _columns(gateways: Sequence[GatewayReport], width: int | None) -> _Columns:
+    """Fit the table to ``width``: shorten the names first, give up the padding last."""
+    widths = _column_widths(gateways)
+    if width is None:
+        return _Columns(widths)
+    room = width - (_STATUS_WIDTH + 1) - 2 - widths[1] - 2 - widths[2]
+    if room >= _MIN_NAME:
+        return _Columns((min(widths[0], room), widths[1], widths[2]), room)
+    return _Columns((0, 0, 0), max(width - _STATUS_WIDTH - 1, _MIN_NAME))
+
+
+def _name(gateway: GatewayReport, room: int | None) -> str:
+    """Return the gateway's name, its label shortened (never its id) to ``room`` columns."""
+    bare = glue(gateway_name(dataclasses.replace(gateway, label=None)))
+    if not gateway.label:
+        return bare
+    label = printable(repr(gateway.label))
+    if room is not None and display_width(bare) + 1 + display_width(label) > room:
+        label = shorten(label, max(room - display_width(bare) - 1, 2))
+    return f"{bare} {label}"
 
 
 def _gateway(
-    gateway: GatewayReport, widths: tuple[int, ...], paint: _Painter, *, verbose: bool
-) -> Iterator[str]:
+    gateway: GatewayReport, columns: _Columns, paint: Painter, *, verbose: bool
+) -> Iterator[Line]:
     quiet = (
         not verbose
         and gateway.status in _QUIET
         and all(f.severity is Severity.INFO for f in gateway.findings)
     )
     word, style = _STATUS[gateway.status]
-    name, where, source = _row(gateway)
+    _, where, source = _row(gateway)
+    widths = columns.widths
+    name = paint(_name(gateway, columns.name_room), "bold")
+    head = f"{pad(paint(word, style), _STATUS_WIDTH)} {pad(name, widths[0])}  "
+    head += f"{pad(where, widths[1])}  "
     note = _note(gateway, quiet=quiet)
-    head = f"{paint(_pad(word, _STATUS_WIDTH), style)} {paint(_pad(name, widths[0]), 'bold')}  "
-    head += f"{_pad(where, widths[1])}  "
     if note:
-        yield f"{head}{paint(_pad(source, widths[2]), 'dim')}  {note}"
+        yield f"{head}{pad(paint(source, 'dim'), widths[2])}  {note}", _DETAIL
     else:
-        yield head + paint(source, "dim")
+        yield head + paint(source, "dim"), _DETAIL
     if quiet:
         return
     if gateway.probe is not None:
@@ -158,11 +189,11 @@ def _note(gateway: GatewayReport, *, quiet: bool) -> str:
         if probe.tls is not None:
             parts.append(printable(probe.tls.version))
             if probe.tls.cert is not None:
-                parts.append(f"cert {probe.tls.cert.days_left} days")
-        parts.append(f"{_verdict(gateway)}, {ms_text(probe.ms)}")
+                parts.append(glue(f"cert {probe.tls.cert.days_left} days"))
+        parts.append(f"{_verdict(gateway)}, {glue(ms_text(probe.ms))}")
     if quiet and gateway.findings:
         parts.append("info " + ", ".join(sorted({f.code for f in gateway.findings})))
-    return " · ".join(parts)
+    return _DOT.join(parts)
 
 
 def _verdict(gateway: GatewayReport) -> str:
@@ -176,30 +207,30 @@ def _verdict(gateway: GatewayReport) -> str:
     return f"works, but {worst.code} {worst.slug}"
 
 
-def _findings(findings: Iterable[Finding], paint: _Painter) -> Iterator[str]:
+def _findings(findings: Iterable[Finding], paint: Painter) -> Iterator[Line]:
     for finding in sorted(findings, key=lambda f: (-f.severity.rank, f.code)):
-        severity = paint(_pad(finding.severity, _TAG_WIDTH), _SEVERITY_STYLE[finding.severity])
-        code = _pad(finding.code, _CODE_WIDTH)
-        yield f"{_DETAIL}{severity} {code}  {printable(finding.message)}"
+        severity = pad(paint(finding.severity, _SEVERITY_STYLE[finding.severity]), _TAG_WIDTH)
+        code = pad(finding.code, _CODE_WIDTH)
+        yield f"{_DETAIL}{severity} {code}  {printable(finding.message)}", _MESSAGE
         if finding.fix:
-            yield f"{_MESSAGE}{paint('fix:', 'bold')} {printable(finding.fix)}"
+            yield f"{_MESSAGE}{paint('fix:', 'bold')} {printable(finding.fix)}", _FIX
 
 
-def _tag(tag: str, text: str, paint: _Painter) -> str:
-    return f"{_DETAIL}{paint(_pad(tag, _TAG_WIDTH), 'dim')} {text}"
+def _tag(tag: str, text: str, paint: Painter) -> Line:
+    return f"{_DETAIL}{pad(paint(tag, 'dim'), _TAG_WIDTH)} {text}", _TEXT
 
 
-def _probe(probe: ProbeResult, paint: _Painter, *, verbose: bool) -> Iterator[str]:
+def _probe(probe: ProbeResult, paint: Painter, *, verbose: bool) -> Iterator[Line]:
     stages = []
     for step in probe.steps:
         if step.ok:
-            stages.append(f"{step.name} {ms_text(step.ms)}")
+            stages.append(f"{step.name} {glue(ms_text(step.ms))}")
             continue
         why = step.detail or (str(step.reply_code) if step.reply_code is not None else "")
-        failed = paint(f"{step.name} FAILED", "red") + f" {ms_text(step.ms)}"
+        failed = paint(f"{step.name} FAILED", "red") + f" {glue(ms_text(step.ms))}"
         stages.append(f"{failed}: {printable(why)}" if why else failed)
-    stages.append(f"total {ms_text(probe.ms)}")
-    yield _tag("probe", " · ".join(stages), paint)
+    stages.append(f"total {glue(ms_text(probe.ms))}")
+    yield _tag("probe", _DOT.join(stages), paint)
     tls_error = None if probe.failure is None else probe.failure.tls_error
     if tls_error:
         failed = paint("TLS handshake failed", "red")
@@ -207,17 +238,17 @@ def _probe(probe: ProbeResult, paint: _Painter, *, verbose: bool) -> Iterator[st
     if probe.tls is not None:
         yield _tag("tls", _tls(probe.tls, paint), paint)
         if probe.tls.cert is not None:
-            yield _tag("cert", printable(_cert(probe.tls.cert)), paint)
+            yield _tag("cert", _cert(probe.tls.cert), paint)
     if probe.auth_mechanisms or probe.auth_mechanisms_before_tls:
         yield _tag("auth", _auth(probe), paint)
     if verbose:
         if probe.extensions:
             yield _tag("ehlo", printable(", ".join(probe.extensions)), paint)
         for line in probe.transcript:
-            yield f"{_TEXT}{paint('|', 'dim')} {printable(line)}"
+            yield f"{_TEXT}{paint('|', 'dim')} {printable(line)}", _TEXT + "  "
 
 
-def _tls(tls: TlsInfo, paint: _Painter) -> str:
+def _tls(tls: TlsInfo, paint: Painter) -> str:
     if tls.verified:
         verdict = "certificate verified"
     else:
@@ -225,20 +256,20 @@ def _tls(tls: TlsInfo, paint: _Painter) -> str:
         if tls.verify_error:
             verdict += f": {printable(tls.verify_error)}"
     if tls.name_matches is False:
-        verdict += " · " + paint("certificate does not name the host", "red")
-    return f"{printable(tls.version)} {printable(tls.cipher)} · {verdict}"
+        verdict += _DOT + paint("certificate does not name the host", "red")
+    return f"{printable(tls.version)} {printable(tls.cipher)}{_DOT}{verdict}"
 
 
 def _cert(cert: CertInfo) -> str:
-    day = cert.not_after[:10]
+    day = printable(cert.not_after[:10])
     if cert.days_left >= 0:
-        expiry = f"expires {day} ({cert.days_left} days left)"
+        expiry = f"expires {day} {glue(f'({cert.days_left} days left)')}"
     else:
-        expiry = f"EXPIRED {day} ({-cert.days_left} days ago)"
-    parts = [cert.subject, f"issuer {cert.issuer}"]
+        expiry = f"EXPIRED {day} {glue(f'({-cert.days_left} days ago)')}"
+    parts = [printable(cert.subject), f"issuer {printable(cert.issuer)}"]
     if cert.san:
-        parts.append("SAN " + ", ".join(cert.san))
-    return " · ".join([*parts, expiry])
+        parts.append("SAN " + printable(", ".join(cert.san)))
+    return _DOT.join([*parts, expiry])
 
 
 def _auth(probe: ProbeResult) -> str:
@@ -249,9 +280,11 @@ def _auth(probe: ProbeResult) -> str:
 
 
 def _suggestion(
-    suggestion: Suggestion, endpoint: Endpoint | None, paint: _Painter
-) -> Iterator[str]:
-    yield f"{_DETAIL}{paint(_pad('suggest', _TAG_WIDTH), 'green')} {printable(suggestion.why)}"
+    suggestion: Suggestion, endpoint: Endpoint | None, paint: Painter
+) -> Iterator[Line]:
+    tag = pad(paint("suggest", "green"), _TAG_WIDTH)
+    yield f"{_DETAIL}{tag} {printable(suggestion.why)}", _TEXT
+    diff = _TEXT + "    "  # a long value goes on under itself, after "- key"
     for key, value in suggestion.params.items():
         new = printable(json_text(value))
         if key in suggestion.previous:  # as the config wrote it
@@ -259,11 +292,11 @@ def _suggestion(
         else:
             old = _current_value(endpoint, key)
         if old == new:
-            yield f"{_TEXT}  {key}: {new}"
+            yield f"{_TEXT}  {key}: {new}", diff
             continue
         if old is not None:
-            yield _TEXT + paint(f"- {key}: {old}", "red")
-        yield _TEXT + paint(f"+ {key}: {new}", "green")
+            yield _TEXT + paint(f"- {key}: {old}", "red"), diff
+        yield _TEXT + paint(f"+ {key}: {new}", "green"), diff
 
 
 def _current_value(endpoint: Endpoint | None, key: str) -> str | None:
@@ -273,26 +306,3 @@ def _current_value(endpoint: Endpoint | None, key: str) -> str | None:
         return None
     known = pinned_params(endpoint)
     return printable(json_text(known[key])) if key in known else None
-
-
-def _pad(text: str, width: int) -> str:
-    return text + " " * max(0, width - display_width(text))
-
-
-def _summary(report: Report, paint: _Painter) -> str:
-    s = report.summary
-    parts = [
-        paint(f"{s.ok} ok", "green") if s.ok else f"{s.ok} ok",
-        paint(f"{s.warning} warning", "yellow") if s.warning else f"{s.warning} warning",
-        paint(f"{s.failed} failed", "red") if s.failed else f"{s.failed} failed",
-        f"{s.skipped} skipped",
-    ]
-    if s.error:
-        parts.append(paint(f"{s.error} error", "magenta"))
-    counts = Counter(f.severity for f in report.all_findings())
-    noun = "gateway" if s.gateways == 1 else "gateways"
-    return (
-        f"{s.gateways} {noun}: {', '.join(parts)} — findings: "
-        f"{counts[Severity.ERROR]} error, {counts[Severity.WARNING]} warning, "
-        f"{counts[Severity.INFO]} info"
-    )

@@ -41,6 +41,7 @@ __all__ = [
     "internal_error",
     "interrupted",
     "local_shortage",
+    "nothing_probed",
     "run_config_rules",
     "run_document_rules",
     "run_entry_rules",
@@ -53,6 +54,7 @@ DOCUMENT_RULES: tuple[Rule[SourceDocument], ...] = (
     inputs.invalid_json,
     inputs.bound_gateway_unknown,
     inputs.unrecognized_document,
+    inputs.nothing_checked,
 )
 FLEET_RULES: tuple[Rule[Sequence[GatewayEntry]], ...] = (inputs.duplicate_gateway_id,)
 ENTRY_RULES: tuple[Rule[GatewayEntry], ...] = (
@@ -153,6 +155,17 @@ def local_shortage(reason: str) -> Finding:
 def interrupted(reason: str) -> Finding:
     """Return the SC903 finding for a gateway whose check the user's interruption cut short."""
     return internal.interrupted.run(reason)[0]
+
+
+def nothing_probed(entries: Sequence[GatewayEntry], selection: Selection) -> list[Finding]:
+    """Return SC011 for a `check` that probed none of its gateways, saying why.
+
+    Empty when the run has no gateway (each source already says why: SC011, SC001, SC009) or
+    when SC011 is not selected.
+    """
+    if not entries or not selection.allows(inputs.nothing_checked):
+        return []
+    return [inputs.nothing_checked.finding(inputs.none_probed(entries))]
 
 
 def find_rule(name: str) -> Rule[Any] | None:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from smtpcheck.config.javamail import java_bool, java_int
 from smtpcheck.config.params import BOOL_PARAMS, INT_PARAMS, JAVAMAIL_KEYS, KNOWN_PARAMS
-from smtpcheck.results import Severity
+from smtpcheck.results import GatewayKind, Severity
 from smtpcheck.rules.base import Scope, SmtpGateway, Violation, rule
 
 if TYPE_CHECKING:
@@ -21,6 +21,8 @@ __all__ = [
     "duplicate_gateway_id",
     "invalid_gateway",
     "invalid_json",
+    "none_probed",
+    "nothing_checked",
     "redacted_secret",
     "string_typed_value",
     "unknown_param",
@@ -257,16 +259,18 @@ def duplicate_gateway_id(entries: Sequence[GatewayEntry]) -> Iterator[Violation]
     Fix:
         Give each gateway its own id, or remove the copy.
     """
-    places: defaultdict[int, list[str]] = defaultdict(list)
+    by_id: defaultdict[int, list[GatewayEntry]] = defaultdict(list)
     for entry in entries:
         if entry.id is not None:
-            places[entry.id].append(entry.place)
-    for gw_id, where in places.items():
-        if len(where) > 1:
+            by_id[entry.id].append(entry)
+    for gw_id, same in by_id.items():
+        if len(same) > 1:
             yield Violation(
-                f"gateway id {gw_id} appears {len(where)} times: {', '.join(where)}",
+                f"gateway id {gw_id} appears {len(same)} times: "
+                + ", ".join(e.place for e in same),
                 param="id",
                 fix="give each gateway its own id, or pass each source once",
+                places=tuple((e.source, e.position) for e in same),
             )
 
 
@@ -275,10 +279,17 @@ def unsupported_provider(entry: GatewayEntry) -> Iterator[Violation]:
     """An own gateway whose provider is not smtp, so it is listed but not checked.
 
     What it checks:
-        The `provider` of own gateways. The panel supports only `smtp` for own gateways.
+        The `provider` of own gateways. The panel supports only `smtp` for own gateways. A
+        spelling of smtp in another case or with spaces (`"SMTP"`, `" smtp"`) is a warning
+        with a "did you mean": smtpcheck compares the name exactly and does not check it.
 
     Why it matters:
-        smtpcheck can only judge SMTP params; anything else is skipped, and this says why.
+        smtpcheck can only judge SMTP params; anything else is skipped, and this says why. The
+        panel's API documents `"smtp"` as the only provider of own gateways, and its UI always
+        writes it in lower case; what the platform does with another spelling is documented
+        nowhere, so smtpcheck does not guess that `"SMTP"` sends as `"smtp"` would. (JavaMail's
+        own provider names are case-sensitive: `mail.transport.protocol` `"SMTP"` ends in
+        `NoSuchProviderException`.)
 
     Bad:
         {"provider": "mandrill_smtp"}
@@ -287,14 +298,25 @@ def unsupported_provider(entry: GatewayEntry) -> Iterator[Violation]:
         {"provider": "smtp"}
 
     Fix:
-        Nothing to do if the provider is intended; smtpcheck checks SMTP gateways only.
+        Write `"provider": "smtp"` when the gateway is meant to be SMTP; otherwise nothing to
+        do: smtpcheck checks SMTP gateways only.
     """
     gateway = entry.gateway
-    if entry.params is not None and gateway is not None and gateway.provider != "smtp":
+    if entry.params is None or gateway is None or gateway.provider == "smtp":
+        return
+    if "".join((gateway.provider or "").split()).lower() == "smtp":
         yield Violation(
-            f"provider is {gateway.provider!r}: only smtp gateways are checked",
+            f'provider is {gateway.provider!r}: did you mean "smtp"? The panel documents only '
+            '"smtp" for own gateways, and smtpcheck checks that exact name, so this gateway '
+            "is not checked",
             param="provider",
+            fix='write "provider": "smtp"',
+            severity=Severity.WARNING,
         )
+        return
+    yield Violation(
+        f"provider is {gateway.provider!r}: only smtp gateways are checked", param="provider"
+    )
 
 
 @rule(code="SC007", slug="bound-gateway-unknown", severity=Severity.WARNING, scope=Scope.DOCUMENT)
@@ -421,3 +443,73 @@ def redacted_secret(entry: GatewayEntry) -> Iterator[Violation]:
             fix=f'write "{param}": "${{SMTP_PASSWORD}}" and export SMTP_PASSWORD, '
             "or check the panel API directly",
         )
+
+
+@rule(code="SC011", slug="nothing-checked", severity=Severity.ERROR, scope=Scope.DOCUMENT)
+def nothing_checked(doc: SourceDocument) -> Iterator[Violation]:
+    """Nothing was checked: a source holds no gateway, or `check` probed none.
+
+    What it checks:
+        Each source that is JSON of a known shape but holds no gateway at all: `[]`, or a list
+        response whose `own` and `leasable` are both empty. Under `check`, also the run as a
+        whole: when not one gateway was probed (each is leasable, of another provider, invalid,
+        or cannot be probed as configured: SC508), the run fails with this finding, which
+        counts the reasons, instead of passing.
+
+    Why it matters:
+        A run that checked nothing and exits 0 is a false green: a job pointed at the wrong
+        file, an export that lost its own gateways or a `--gateway` that kept only the
+        platform's would pass for ever. `validate` passes a list of leasable gateways only:
+        their shape, ids and bound gateway were checked, and sending through the platform's
+        gateways is a normal setup. `check` promises a live verdict, and has none to give.
+
+    Bad:
+        []
+
+    Good:
+        [{"id": 1, "label": "Platform gate", "default_from_address": null}]
+
+    Fix:
+        Pass the source that holds the gateways to check, and under `check` give it at least
+        one own SMTP gateway that can be probed (SC006 and SC508 say why one is not);
+        `--ignore SC011` where a run with nothing to check is expected.
+    """
+    if doc.shape is not None and not doc.gateways and doc.shape_error is None:
+        yield Violation(
+            f"nothing was checked: {doc.source} holds no gateway",
+            fix="pass the source that holds the gateways to check",
+        )
+
+
+def none_probed(entries: Sequence[GatewayEntry]) -> Violation:
+    """Say why `check` probed none of these gateways: SC011 for the run as a whole."""
+    leasable = invalid = unprobed = 0
+    providers: dict[str, int] = {}
+    for entry in entries:
+        if entry.kind is GatewayKind.LEASABLE:
+            leasable += 1
+        elif entry.gateway is None:
+            invalid += 1
+        elif not entry.is_smtp:
+            name = repr(entry.gateway.provider)
+            providers[name] = providers.get(name, 0) + 1
+        else:
+            unprobed += 1
+    names = sorted(providers)  # the few a fleet uses: 'mandrill_smtp', 'SMTP'
+    others = f"{', '.join(names[:3])}{', …' if len(names) > 3 else ''}"
+    reasons = [
+        (leasable, "leasable (the platform's, never probed)"),
+        (invalid, "invalid (SC002)"),
+        (sum(providers.values()), f"of provider {others} (SC006)"),
+        (unprobed, "not probe-able as configured (SC508 says why)"),
+    ]
+    why = ", ".join(f"{count} {reason}" for count, reason in reasons if count)
+    if len(entries) == 1:
+        what = "the run's only gateway was not probed"
+    else:
+        what = f"none of the run's {len(entries)} gateways was probed"
+    return Violation(
+        f"nothing was checked: {what}: {why}",
+        fix="give the run at least one own SMTP gateway that can be probed, or --ignore "
+        "SC011 where a run with nothing to probe is expected",
+    )

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Awaitable, Callable, Coroutine, Hashable, Sequence
-from contextlib import AbstractAsyncContextManager
+from collections.abc import Awaitable, Callable, Coroutine, Hashable, Iterator, Sequence
+from contextlib import AbstractAsyncContextManager, contextmanager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from smtpcheck.config.javamail import SmtpSettings
 from smtpcheck.defaults import CHECK_TIMEOUT, CONCURRENCY, PER_HOST
@@ -32,12 +32,28 @@ __all__ = [
     "Progress",
     "Resolve",
     "RunLimits",
+    "Watch",
     "probe_all",
     "probe_key",
 ]
 
 #: Called with (targets done, targets in all) each time a probe ends.
 Progress = Callable[[int, int], None]
+
+
+@runtime_checkable
+class Watch(Protocol):
+    """A `Progress` that is also told what it is still waiting for, so a stall can be named.
+
+    A fleet ends with its black holes: a count alone sits at 197/200 until they time out.
+    """
+
+    def __call__(self, done: int, total: int, /) -> None:
+        """Take (targets done, targets in all), each time a probe ends."""
+
+    def waiting(self, running: Sequence[str], /) -> None:
+        """Take the names of the targets being probed now, in input order, as that changes."""
+
 
 #: An address as the probe's resolver returns it: (socket family, socket address).
 _Address = tuple[Any, tuple[Any, ...]]
@@ -102,10 +118,11 @@ async def probe_all(
     probe: ProbeFunction,
     *,
     limits: RunLimits | None = None,
-    progress: Progress | None = None,
+    progress: Progress | Watch | None = None,
     resolve: Resolve | None = None,
     resolve_timeout: float = CHECK_TIMEOUT,
     stop: asyncio.Event | None = None,
+    names: Sequence[str] | None = None,
 ) -> list[ProbeResult]:
     """Probe every target and return the outcomes in the targets' order.
 
@@ -115,6 +132,8 @@ async def probe_all(
     timeout); without it, or when the name does not resolve, the per-host limit goes by name.
     Once ``stop`` is set (the user interrupted the run), the probes still running are cancelled
     and every target not finished gets an ``interrupted`` result; the finished ones keep theirs.
+    A ``progress`` that is a `Watch` also hears which targets are being probed, by ``names``
+    (one per target; ``host:port`` by default).
     """
     limits = limits or RunLimits()
     budget = descriptor_budget()
@@ -125,13 +144,16 @@ async def probe_all(
         positions.setdefault(probe_key(settings), []).append(index)
     outcomes: dict[int, ProbeResult] = {}
     tripped: dict[Hashable, ProbeResult] = {}
+    running = _Running(progress, targets, names)
     done = 0
 
-    async def attempt(settings: SmtpSettings) -> ProbeResult:
+    async def attempt(indexes: list[int]) -> ProbeResult:
+        settings = targets[indexes[0]]
         keys = await _addresses(settings, resolve, resolve_timeout)
         breaker = _breaker_key(keys, settings)
         async with slots.probe(keys):
-            outcome = tripped.get(breaker) or await _guarded(probe, settings, slots.extra)
+            with running.probing(indexes):
+                outcome = tripped.get(breaker) or await _guarded(probe, settings, slots.extra)
         if breaker not in tripped and _dead(outcome, settings):
             tripped[breaker] = _shared(outcome, settings)
         return outcome
@@ -139,10 +161,11 @@ async def probe_all(
     async def run_one(indexes: list[int]) -> None:
         nonlocal done
         settings = targets[indexes[0]]
-        outcome = await _unless_stopped(attempt(settings), stop) or _interrupted(settings)
+        outcome = await _unless_stopped(attempt(indexes), stop) or _interrupted(settings)
         for index in indexes:
             outcomes[index] = outcome
         done += len(indexes)
+        running.tell()
         if progress is not None:
             progress(done, len(targets))
 
@@ -150,6 +173,46 @@ async def probe_all(
         for indexes in positions.values():
             group.create_task(run_one(indexes))
     return [outcomes[index] for index in range(len(targets))]
+
+
+class _Running:
+    """The targets whose probes hold a place now, told to a `Watch` as that changes."""
+
+    def __init__(
+        self,
+        progress: Progress | Watch | None,
+        targets: Sequence[SmtpSettings],
+        names: Sequence[str] | None,
+    ) -> None:
+        self._watch = progress if isinstance(progress, Watch) else None
+        if names is None and self._watch is not None:
+            names = [_where(target) for target in targets]
+        self._names = names or ()
+        self._now: dict[int, list[int]] = {}  # by the first index of the identical targets
+
+    @contextmanager
+    def probing(self, indexes: list[int]) -> Iterator[None]:
+        """Count the targets as being probed while the block runs."""
+        if self._watch is None:
+            yield
+            return
+        self._now[indexes[0]] = indexes
+        self.tell()
+        try:
+            yield
+        finally:
+            del self._now[indexes[0]]
+
+    def tell(self) -> None:
+        """Tell the watch, if there is one, which targets are being probed now."""
+        if self._watch is not None:
+            now = sorted(index for group in self._now.values() for index in group)
+            self._watch.waiting([self._names[index] for index in now])
+
+
+def _where(settings: SmtpSettings) -> str:
+    host = settings.host or ""
+    return f"[{host}]:{settings.port}" if ":" in host else f"{host}:{settings.port}"
 
 
 async def _addresses(

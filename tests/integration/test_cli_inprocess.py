@@ -10,7 +10,7 @@ import socket
 from pathlib import Path
 from typing import Any
 
-from smtpcheck.cli import check_cmd, probe_options
+from smtpcheck.cli import probe_options
 from tests.support.cli import smtpcheck
 from tests.support.gateways import gateway
 
@@ -63,15 +63,3 @@ def test_machine_name_is_looked_up_once_and_sanitised(monkeypatch):
     assert probe_options.machine_name(None) == "localhost"
     assert probe_options.machine_name("given.test") == "given.test"
     assert len(calls) == 1
-
-
-def test_progress_bar_draws_only_for_fleets(capsys):
-    bar = check_cmd._Bar()
-    bar(1, 1)
-    bar.close()
-    assert capsys.readouterr().err == ""
-    bar = check_cmd._Bar()
-    bar(1, 3)
-    bar(3, 3)
-    bar.close()
-    assert "probing" in capsys.readouterr().err
