@@ -29,6 +29,8 @@ _COMMANDS = {
     "fetch": "smtpcheck.cli.fetch_cmd",
     "discover": "smtpcheck.cli.discover_cmd",
     "demo": "smtpcheck.cli.demo_cmd",
+    "samples": "smtpcheck.cli.samples_cmd",
+    "schema": "smtpcheck.cli.schema_cmd",
 }
 
 
@@ -74,35 +76,74 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _run(argv: list[str] | None) -> int:
+    args = sys.argv[1:] if argv is None else argv
     try:
         # Without standalone mode click returns ctx.exit()'s code instead of exiting itself.
-        code = cli.main(args=argv, prog_name="smtpcheck", standalone_mode=False)
+        code = cli.main(args=args, prog_name="smtpcheck", standalone_mode=False)
     except click.Abort as exc:
         if isinstance(exc.__context__, KeyboardInterrupt):  # click's name for Ctrl-C
-            click.echo("smtpcheck: interrupted", err=True)
-            return signal_exit_code(signal.SIGINT)
-        click.echo("smtpcheck: aborted", err=True)
-        return EXIT_ERROR
+            return _could_not_run(args, "interrupted", signal_exit_code(signal.SIGINT), error=False)
+        return _could_not_run(args, "aborted", EXIT_ERROR, error=False)
     except Terminated:
-        click.echo("smtpcheck: terminated (SIGTERM)", err=True)
-        return signal_exit_code(signal.SIGTERM)
+        code = signal_exit_code(signal.SIGTERM)
+        return _could_not_run(args, "terminated (SIGTERM)", code, error=False)
     except click.ClickException as exc:
-        exc.show()
-        return EXIT_ERROR
+        hint = None
+        if isinstance(exc, click.UsageError) and exc.ctx is not None:
+            hint = f"Try '{exc.ctx.command_path} --help' for help."
+        return _could_not_run(args, exc.format_message(), EXIT_ERROR, hint=hint)
     except SmtpcheckError as exc:
-        click.echo(f"smtpcheck: error: {exc}", err=True)
-        return EXIT_ERROR
+        return _could_not_run(args, str(exc), EXIT_ERROR)
     except KeyboardInterrupt:
-        click.echo("smtpcheck: interrupted", err=True)
-        return signal_exit_code(signal.SIGINT)
+        return _could_not_run(args, "interrupted", signal_exit_code(signal.SIGINT), error=False)
     except Exception as exc:  # the last guard: a bug must not print a traceback at the user
-        click.echo(
-            f"smtpcheck: internal error: {type(exc).__name__}: {exc} "
-            "(this is a bug; please report it)",
-            err=True,
-        )
-        return EXIT_ERROR
+        message = f"internal error: {type(exc).__name__}: {exc} (this is a bug; please report it)"
+        return _could_not_run(args, message, EXIT_ERROR, error=False)
     return code if isinstance(code, int) else 0
+
+
+def _could_not_run(
+    args: list[str], message: str, code: int, *, error: bool = True, hint: str | None = None
+) -> int:
+    """Say that the run could not happen, in the words of the output format asked for.
+
+    A format whose consumer reads the answer itself (Nagios shows standard output and reads
+    exit 2 as CRITICAL) gets its own line and status, whatever stopped the run: a refused
+    option, an unusable panel, Ctrl-C, a bug. The others get one line on standard error in one
+    style, ``smtpcheck: error: …`` (``hint``: a second line saying where help is).
+    """
+    from smtpcheck.cli.exits import unusable_answer
+    from smtpcheck.reporters import printable
+
+    # A path or value with a line break in it must not split the message: one error, one line.
+    message = printable(message)
+    answer = unusable_answer(_format_asked(args), message)
+    if answer is not None:
+        text, status = answer
+        click.echo(text, nl=False)
+        return status
+    click.echo(f"smtpcheck: {'error: ' if error else ''}{message}", err=True)
+    if hint is not None:
+        click.echo(hint, err=True)
+    return code
+
+
+def _format_asked(args: list[str]) -> str | None:
+    """Return the last ``--format`` on the command line, read before click parses it.
+
+    The answer must not depend on how far click got: an option refused before ``--format``
+    is parsed is still answered in the format the caller reads. Values after ``--`` are
+    arguments, not options.
+    """
+    asked = None
+    for index, arg in enumerate(args):
+        if arg == "--":
+            break
+        if arg == "--format" and index + 1 < len(args):
+            asked = args[index + 1]
+        elif arg.startswith("--format="):
+            asked = arg.partition("=")[2]
+    return asked
 
 
 def _terminate(signum: int, frame: FrameType | None) -> None:

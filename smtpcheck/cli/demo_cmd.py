@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, NoReturn
+
 import click
 
 from smtpcheck.cli.exits import EXIT_FAIL, EXIT_OK
-from smtpcheck.cli.options import format_option, no_color_option, verbose_option
+from smtpcheck.cli.help import GroupedCommand
+from smtpcheck.cli.options import format_choice, no_color_option, verbose_option
 from smtpcheck.cli.output import use_color, write_output
+from smtpcheck.defaults import FORMATS
+
+if TYPE_CHECKING:
+    from smtpcheck.demo import DemoResult
+    from smtpcheck.reporters import RenderOptions
 
 __all__ = ["demo"]
 
 
-@click.command()
-@format_option
+@click.command(cls=GroupedCommand)
+# SARIF points at lines of the user's config files: the demo's are its own.
+@format_choice(tuple(f for f in FORMATS if f != "sarif"))
 @verbose_option
 @no_color_option
 def demo(fmt: str, verbose: bool, no_color: bool) -> None:
@@ -29,6 +38,8 @@ def demo(fmt: str, verbose: bool, no_color: bool) -> None:
 
     result = run_demo(verbose=verbose)
     options = RenderOptions(color=use_color(fmt, None, no_color), verbose=verbose)
+    if fmt == "nagios":
+        _nagios(result, options)
     write_output(render(result.report, fmt, options), None)
     if result.unmet:
         for line in result.unmet:
@@ -44,3 +55,26 @@ def demo(fmt: str, verbose: bool, no_color: bool) -> None:
             err=True,
         )
     raise SystemExit(EXIT_OK)
+
+
+def _nagios(result: DemoResult, options: RenderOptions) -> NoReturn:
+    """Judge the demo as Nagios reads it: OK when every gateway got its meant verdict.
+
+    The gateways broken on purpose fail; the plugin's state is the demo's own verdict, so that
+    the status line and the exit status agree (never CRITICAL with exit 0).
+    """
+    from smtpcheck.demo import EXPECTED
+    from smtpcheck.reporters.nagios import NagiosState, render_nagios
+
+    count = result.report.summary.gateways
+    if result.unmet:
+        verdict = (NagiosState.CRITICAL, f"demo: unexpected: {'; '.join(result.unmet)}")
+    else:
+        meant = " and ".join(str(i) for i, (status, _) in EXPECTED.items() if status == "failed")
+        verdict = (
+            NagiosState.OK,
+            f"demo passed: each of the {count} gateways got the verdict it is meant to get "
+            f"(gateways {meant} fail on purpose)",
+        )
+    write_output(render_nagios(result.report, options, verdict=verdict), None)
+    raise SystemExit(int(verdict[0]))

@@ -8,14 +8,9 @@ reads the status itself (Nagios: 0-3) says so through its reporter.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-import click
-
 from smtpcheck.defaults import FAIL_ON
-from smtpcheck.errors import SmtpcheckError
 
 if TYPE_CHECKING:
     from smtpcheck.results import Report, Severity
@@ -27,7 +22,7 @@ __all__ = [
     "Terminated",
     "exit_code",
     "signal_exit_code",
-    "unusable_run",
+    "unusable_answer",
 ]
 
 EXIT_OK = 0  # every check passed (warnings too, unless --fail-on warning)
@@ -58,22 +53,13 @@ def exit_code(report: Report, *, fmt: str, fail_on: Severity | None) -> int:
     return EXIT_FAIL if report.fails(fail_on or Severity(FAIL_ON)) else EXIT_OK
 
 
-@contextmanager
-def unusable_run(fmt: str) -> Iterator[None]:
-    """Let the output format answer an error that stops the run, where it has its own answer.
+def unusable_answer(fmt: str | None, message: str) -> tuple[str, int] | None:
+    """Return the output and status a format gives a run that could not happen, or None.
 
-    Nagios shows standard output and reads exit 2 as CRITICAL, so its reporter turns the error
-    into one UNKNOWN line and exit 3; for the other formats the error goes through as it is.
+    None: the format has no answer of its own (or ``fmt`` names none), and the caller reports
+    the error as usual, on standard error.
     """
-    try:
-        yield
-    except (SmtpcheckError, click.UsageError) as exc:
-        from smtpcheck.reporters import REPORTERS
+    from smtpcheck.reporters import REPORTERS
 
-        message = exc.format_message() if isinstance(exc, click.UsageError) else str(exc)
-        answer = REPORTERS[fmt].could_not_run(message)
-        if answer is None:
-            raise
-        text, code = answer
-        click.echo(text, nl=False)
-        click.get_current_context().exit(code)
+    reporter = REPORTERS.get(fmt or "")
+    return None if reporter is None else reporter.could_not_run(message)

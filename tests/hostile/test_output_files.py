@@ -62,7 +62,9 @@ def listener() -> Iterator[socket.socket]:
 def _refused(run: Run, path: Path | str, reason: str) -> None:
     assert run.code == 2, run
     assert "Traceback" not in run.output and run.stdout == "", run
-    assert run.stderr.splitlines() == [f"Error: cannot write {path}: {reason}"], run.stderr
+    assert run.stderr.splitlines() == [f"smtpcheck: error: cannot write {path}: {reason}"], (
+        run.stderr
+    )
 
 
 def _connected(server: socket.socket) -> bool:
@@ -122,7 +124,7 @@ def test_output_onto_the_file_standard_input_reads_is_refused(source) -> None:
         )  # fmt: skip
     assert done.returncode == 2
     assert done.stderr.decode() == (
-        f"Error: cannot write {source}: it is the file standard input is read from\n"
+        f"smtpcheck: error: cannot write {source}: it is the file standard input is read from\n"
     )
     assert json.loads(source.read_text()) == _GATEWAY
 
@@ -142,7 +144,8 @@ def test_write_fixed_inside_a_source_directory_is_refused(tmp_path, source) -> N
     assert run.code == 2, run
     assert (
         run.stderr
-        == f"Error: cannot create {fixed}: it lies inside the input directory {tmp_path}\n"
+        == f"smtpcheck: error: cannot create {fixed}: it lies inside the input directory "
+        f"{tmp_path}\n"
     )
     assert not fixed.exists()
 

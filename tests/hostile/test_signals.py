@@ -27,6 +27,16 @@ def _gateway(port: int, gid: int) -> dict[str, object]:
     return gateway(port, gid=gid, host=HOST, mode="none", auth=False, params=params)
 
 
+async def _start_check(fleet: Path, *args: str) -> asyncio.subprocess.Process:
+    """Start ``smtpcheck check FLEET ARGS`` in a child process, its output piped."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "smtpcheck", "check", str(fleet),
+        "--timeout", "30", "--ehlo", "client.test", *args,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        env=environment(),
+    )  # fmt: skip
+
+
 async def _wait_for(condition, *, within: float = 20.0) -> None:
     async with asyncio.timeout(within):
         while not condition():  # noqa: ASYNC110 - the servers' counters are plain numbers
@@ -42,12 +52,7 @@ async def test_a_signal_mid_run_reports_what_finished(smtp_server, tmp_path: Pat
     (tmp_path / "fleet.json").write_text(json.dumps(fleet))
     out = tmp_path / "report.json"
     out.write_text('{"the previous": "report"}')
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "smtpcheck", "check", str(tmp_path / "fleet.json"),
-        "--timeout", "30", "--ehlo", "client.test", "--format", "json", "-o", str(out),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        env=environment(),
-    )  # fmt: skip
+    process = await _start_check(tmp_path / "fleet.json", "--format", "json", "-o", str(out))
     # The working gateways are done once their connections closed; the silent ones wait.
     await _wait_for(lambda: working.counter.accepted == 3 and working.counter.open == 0)
     await _wait_for(lambda: silent.counter.accepted >= 2)
@@ -65,3 +70,22 @@ async def test_a_signal_mid_run_reports_what_finished(smtp_server, tmp_path: Pat
         assert [f["code"] for f in found["findings"] if f["code"] == "SC903"] == ["SC903"]
     left = sorted(p.name for p in tmp_path.iterdir())  # noqa: ASYNC240
     assert left == ["fleet.json", "report.json"]  # no temporary file left beside it
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+async def test_a_signal_under_nagios_is_one_unknown_line(smtp_server, tmp_path: Path, sig):
+    # An unfinished check is UNKNOWN (exit 3), never CRITICAL: what it saw so far is not a verdict.
+    working = await smtp_server(RawServer(scripted()))
+    silent = await smtp_server(RawServer(scripted(greeting=None)))
+    fleet = [_gateway(working.port, 0), _gateway(silent.port, 10)]
+    (tmp_path / "fleet.json").write_text(json.dumps(fleet))
+    process = await _start_check(tmp_path / "fleet.json", "--format", "nagios")
+    await _wait_for(lambda: working.counter.accepted == 1 and working.counter.open == 0)
+    await _wait_for(lambda: silent.counter.accepted >= 1)
+    process.send_signal(sig)
+    stdout, stderr = await asyncio.wait_for(process.communicate(), 20)
+    assert process.returncode == 3, (stdout, stderr)
+    assert stdout.decode() == (
+        f"SMTPCHECK UNKNOWN - interrupted by {sig.name}: 1 of 2 gateways checked; "
+        "the others are marked interrupted (SC903)\n"
+    ), stderr

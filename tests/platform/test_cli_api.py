@@ -214,7 +214,7 @@ def test_option_mistakes_are_usage_errors(argv, expected):
 def test_secrets_written_into_options_are_refused_without_echo(argv, secret):
     code, out, err = smtpcheck("fetch", *argv)
     assert code == 2
-    assert "Error: Invalid value for" in err
+    assert "smtpcheck: error: Invalid value for" in err
     assert secret not in out + err
 
 
@@ -308,7 +308,7 @@ def test_fetch_to_an_unwritable_place(panel, tmp_path):
         "fetch", "--api-url", panel.url, "--hash", SESSION_HASH, "-o", str(target)
     )
     assert code == 2
-    assert err.startswith(f"Error: cannot write {target}:")
+    assert err.startswith(f"smtpcheck: error: cannot write {target}:")
 
 
 def test_end_to_end_in_a_real_process(panel: PanelServer):
