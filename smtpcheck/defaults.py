@@ -35,7 +35,7 @@ SLOW_GREETING_MS = 5000.0
 #: Seconds for each panel API request; every try of one fetch together stops after 3 times this.
 API_TIMEOUT = 20.0
 #: Every output format of a report, in the order ``--help`` lists them.
-FORMATS = ("text", "json", "junit", "nagios", "prometheus")
+FORMATS = ("text", "json", "junit", "nagios", "prometheus", "sarif")
 #: The output format when none is asked for.
 FORMAT = "text"
 #: The lowest finding severity that fails a run (``--fail-on``).

@@ -15,6 +15,10 @@ from typing import Any
 
 import pytest
 
+#: Every report a test renders goes through its consumer's check: promtool for Prometheus, the
+#: shipped JSON Schema for JSON.
+pytest_plugins = ["tests.support.promtool", "tests.support.report_schema"]
+
 _LOCAL_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
 
 

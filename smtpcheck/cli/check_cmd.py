@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+import signal
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
 from smtpcheck.cli.api_options import ApiOptions, api_options, sources_of
-from smtpcheck.cli.exits import signal_exit_code, unusable_run
+from smtpcheck.cli.exits import signal_exit_code, unusable_answer
+from smtpcheck.cli.help import GroupedCommand
 from smtpcheck.cli.options import FilePath, ReportOptions, report_options
-from smtpcheck.cli.output import finish, preflight_directory, preflight_output, write_private
+from smtpcheck.cli.output import finish, preflight_directory, preflight_outputs, write_private
 from smtpcheck.cli.probe_options import ProbeArgs, probe_options, try_port_option
+from smtpcheck.cli.progress import progress_bar
 from smtpcheck.defaults import CERT_WARN_DAYS, CHECK_TIMEOUT, CONCURRENCY
 
 if TYPE_CHECKING:
@@ -38,9 +39,9 @@ def _address(ctx: click.Context, param: click.Parameter, value: str | None) -> s
     return value
 
 
-@click.command()
+@click.command(cls=GroupedCommand)
 @click.argument("sources", nargs=-1, metavar="[SOURCE]...")
-@report_options
+@report_options(live=True)
 @click.option(
     "--concurrency",
     type=click.IntRange(min=1),
@@ -105,37 +106,44 @@ def check(
     """
     from smtpcheck.pipeline.check import CheckOptions, run_check
 
-    preflight_output(report.output, inputs=(*sources, probing.ca_file))
+    preflight_outputs(report, inputs=(*sources, probing.ca_file))
     preflight_directory(write_fixed, inputs=sources)
     suggest = suggest or write_fixed is not None
     if try_ports and not suggest:
         raise click.UsageError("--try-port needs --suggest (or --write-fixed)")
-    with unusable_run(report.fmt):
-        lint = report.lint()
-        run_sources = sources_of(sources, api)
-        probe = probing.options(send_to=send_to, mail_from=mail_from, transcript=report.verbose)
-        with _progress_bar() as progress:
-            options = CheckOptions(
-                probe=probe,
-                limits=probing.limits(concurrency),
-                cert_warn_days=cert_warn_days,
-                progress=progress,
-                suggest=try_ports if suggest else None,
-            )
-            run = run_check(run_sources, lint, options, fix=write_fixed is not None)
-    if run.interrupted is not None:
-        # Stopped by the user: what finished is still reported, and the status says so.
-        summary = run.report.summary
-        click.echo(
-            f"smtpcheck: interrupted by {run.interrupted.name}: "
-            f"{summary.gateways - _not_checked(run.report)} of {summary.gateways} gateways "
-            "checked; the others are marked interrupted (SC903)",
-            err=True,
+    lint = report.lint()
+    run_sources = sources_of(sources, api)
+    probe = probing.options(send_to=send_to, mail_from=mail_from, transcript=report.verbose)
+    with progress_bar() as progress:
+        options = CheckOptions(
+            probe=probe,
+            limits=probing.limits(concurrency),
+            cert_warn_days=cert_warn_days,
+            progress=progress,
+            suggest=try_ports if suggest else None,
         )
-        finish(run.report, report, code=signal_exit_code(run.interrupted))
+        run = run_check(run_sources, lint, options, fix=write_fixed is not None)
+    if run.interrupted is not None:
+        _interrupted(run.report, report, run.interrupted)
     if write_fixed is not None:
         _write_fixed(write_fixed, run.fixed, inputs=sources)
     finish(run.report, report)
+
+
+def _interrupted(run: Report, report: ReportOptions, signum: signal.Signals) -> None:
+    """End a run the user stopped: what finished is still reported, and the status says so."""
+    summary = run.summary
+    message = (
+        f"interrupted by {signum.name}: {summary.gateways - _not_checked(run)} of "
+        f"{summary.gateways} gateways checked; the others are marked interrupted (SC903)"
+    )
+    answer = unusable_answer(report.fmt, message)
+    if answer is not None:  # Nagios: an unfinished check is UNKNOWN, whatever it saw so far
+        text, code = answer
+        click.echo(text, nl=False)
+        click.get_current_context().exit(code)
+    click.echo(f"smtpcheck: {message}", err=True)
+    finish(run, report, code=signal_exit_code(signum))
 
 
 def _not_checked(report: Report) -> int:
@@ -151,33 +159,3 @@ def _write_fixed(directory: Path, fixed: Sequence[FixedGateway], *, inputs: Sequ
         write_private(directory / gateway.name, gateway.text, inputs=inputs)
     files = "file" if len(fixed) == 1 else "files"
     click.echo(f"smtpcheck: wrote {len(fixed)} corrected gateway {files} to {directory}", err=True)
-
-
-class _Bar:
-    """A progress bar on standard error, drawn only once probes start ending."""
-
-    def __init__(self) -> None:
-        self._bar: Any = None
-
-    def __call__(self, done: int, total: int) -> None:
-        if total < 2:
-            return  # one gateway needs no bar
-        if self._bar is None:
-            self._bar = click.progressbar(length=total, label="probing", file=sys.stderr)
-        self._bar.update(done - self._bar.pos)
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.render_finish()
-
-
-@contextmanager
-def _progress_bar() -> Iterator[_Bar | None]:
-    if not sys.stderr.isatty():
-        yield None
-        return
-    bar = _Bar()
-    try:
-        yield bar
-    finally:
-        bar.close()

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from smtpcheck.cli.exits import EXIT_FAIL, EXIT_OK
+from smtpcheck.cli.help import GroupedCommand
 from smtpcheck.cli.options import FilePath
 from smtpcheck.cli.output import preflight_output, use_color, write_output
 from smtpcheck.cli.probe_options import ProbeArgs, probe_options, try_port_option
@@ -25,10 +26,10 @@ def _host(ctx: click.Context, param: click.Parameter, value: str) -> str:
     return value
 
 
-@click.command()
+@click.command(cls=GroupedCommand)
 @click.argument("host", callback=_host)
 @try_port_option
-@probe_options(timeout=DISCOVER_TIMEOUT)
+@probe_options(timeout=DISCOVER_TIMEOUT, config=False)
 @click.option(
     "--user",
     metavar="USER",

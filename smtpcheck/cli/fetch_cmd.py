@@ -9,13 +9,14 @@ from typing import Any
 import click
 
 from smtpcheck.cli.api_options import ApiOptions, api_options
+from smtpcheck.cli.help import GroupedCommand
 from smtpcheck.cli.options import FilePath
 from smtpcheck.cli.output import preflight_output, write_private
 
 __all__ = ["fetch"]
 
 
-@click.command()
+@click.command(cls=GroupedCommand)
 @click.option(
     "-o",
     "--output",

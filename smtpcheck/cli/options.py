@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import functools
-import math
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +10,8 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
+from smtpcheck.cli.extra_outputs import EXTRA_NAMES, EXTRA_OPTIONS
+from smtpcheck.cli.param_types import SECONDS, TEXT, FilePath
 from smtpcheck.defaults import FAIL_ON, FORMAT, FORMATS
 
 if TYPE_CHECKING:
@@ -23,6 +23,7 @@ __all__ = [
     "TEXT",
     "FilePath",
     "ReportOptions",
+    "format_choice",
     "format_option",
     "no_color_option",
     "report_options",
@@ -30,63 +31,6 @@ __all__ = [
     "stacked",
     "verbose_option",
 ]
-
-
-class _Seconds(click.ParamType):  # type: ignore[type-arg]
-    """A duration in seconds: a finite number above 0 ("nan" and "inf" are numbers to float)."""
-
-    name = "seconds"
-
-    def convert(
-        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
-    ) -> float:
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            self.fail(f"{value!r} is not a number of seconds", param, ctx)
-        if not math.isfinite(number) or number <= 0:
-            self.fail(f"{value!r}: give a number of seconds above 0", param, ctx)
-        return number
-
-
-SECONDS = _Seconds()
-
-
-def _unencodable(value: str) -> bool:
-    # A lone surrogate (text that was never UTF-8) cannot be sent, hashed or used as a file
-    # name; os.fsencode takes the surrogateescape forms a command line's raw bytes become.
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
-
-
-class _Text(click.ParamType):  # type: ignore[type-arg]
-    """Text that is valid UTF-8 (a session hash, a login), refused as such when it is not."""
-
-    name = "text"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
-        text = str(value)
-        if _unencodable(text):
-            self.fail(f"{text!r} is not UTF-8 text", param, ctx)
-        return text
-
-
-TEXT = _Text()
-
-
-class FilePath(click.Path):
-    """A `click.Path` that refuses a name the file system cannot be given (a lone surrogate)."""
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        try:
-            if isinstance(value, str):
-                os.fsencode(value)
-        except UnicodeEncodeError:
-            self.fail(f"{value!r} is not a file name this system can use", param, ctx)
-        return super().convert(value, param, ctx)
 
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -115,6 +59,14 @@ class ReportOptions:
     gateway_ids: tuple[int, ...] = ()
     no_color: bool = False
     verbose: bool = False
+    reports: tuple[tuple[str, Path], ...] = ()  # --report FORMAT=PATH: further renderings
+    labels: tuple[tuple[str, str], ...] = ()  # --label NAME=VALUE (prometheus)
+    quiet: bool = False
+
+    @property
+    def outputs(self) -> tuple[tuple[str, Path | None], ...]:
+        """Return every rendering the run writes: the ``--report`` files, then ``--format``."""
+        return (*self.reports, (self.fmt, self.output))
 
     @property
     def severity(self) -> Severity | None:
@@ -140,38 +92,67 @@ class ReportOptions:
 
 def verbose_option(command: F) -> F:
     """Add ``-v``: details of every gateway, and each probe's redacted SMTP transcript."""
-    option = click.option(
-        "-v",
-        "--verbose",
-        is_flag=True,
-        help="Show every gateway in full, with the SMTP transcript of each probe "
-        "(passwords masked).",
+    return _verbose(live=True)(command)
+
+
+def _verbose(*, live: bool) -> Callable[[F], F]:
+    text = "Show every gateway in full, healthy ones too"
+    if live:
+        text += ", with the SMTP transcript of each probe (passwords masked)"
+    return click.option("-v", "--verbose", is_flag=True, help=text + ".")
+
+
+def _fail_on(*, live: bool) -> Callable[[F], F]:
+    nagios = (
+        "CRITICAL only for a gateway that does not work or a source that cannot be read"
+        if live
+        else "CRITICAL for an error finding, WARNING for a warning"
     )
-    return option(command)
+    return click.option(
+        "--fail-on",
+        type=click.Choice(["error", "warning"]),  # Severity, not imported here
+        default=None,  # to tell "not given" apart: --format nagios judges by "works" then
+        help=f"Lowest finding severity that makes the exit code 1 [default: {FAIL_ON}; with "
+        f"--format nagios, {nagios}].",
+    )
 
 
-def report_options(command: F) -> F:
-    """Add the options every reporting command shares; it receives them as one ``report``."""
+def report_options(*, live: bool) -> Callable[[F], F]:
+    """Return the options every reporting command shares; it receives them as one ``report``.
 
-    @functools.wraps(command)
-    def with_report(*args: Any, **kwargs: Any) -> Any:
-        kwargs["report"] = ReportOptions(**{name: kwargs.pop(name) for name in _NAMES})
-        return command(*args, **kwargs)
+    ``live``: the command probes (check), so help may speak of transcripts and "works".
+    """
+    names = (*_NAMES, *EXTRA_NAMES)
 
-    return cast(F, stacked([*_OPTIONS, verbose_option])(with_report))
+    def decorate(command: F) -> F:
+        @functools.wraps(command)
+        def with_report(*args: Any, **kwargs: Any) -> Any:
+            kwargs["report"] = ReportOptions(**{name: kwargs.pop(name) for name in names})
+            return command(*args, **kwargs)
+
+        options = [*_OPTIONS[:4], _fail_on(live=live), *_OPTIONS[4:], *EXTRA_OPTIONS]
+        return cast(F, stacked([*options, _verbose(live=live)])(with_report))
+
+    return decorate
 
 
 _NAMES = ("fmt", "output", "select", "ignore", "fail_on", "gateway_ids", "no_color", "verbose")
 
+
+def format_choice(formats: Sequence[str] = FORMATS) -> Callable[[F], F]:
+    """Return ``--format`` offering ``formats``."""
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(formats),
+        default=FORMAT,
+        show_default=True,
+        help="Output format.",
+    )
+
+
 #: ``--format``, every report format offered; the commands that render a report share it.
-format_option = click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(FORMATS),
-    default=FORMAT,
-    show_default=True,
-    help="Output format.",
-)
+format_option = format_choice()
 #: ``--no-color``.
 no_color_option = click.option("--no-color", is_flag=True, help="Never colour the text output.")
 
@@ -194,13 +175,6 @@ _OPTIONS = [
         multiple=True,
         metavar="CODE",
         help="Skip these rules (same forms as --select).",
-    ),
-    click.option(
-        "--fail-on",
-        type=click.Choice(["error", "warning"]),  # Severity, not imported here
-        default=None,  # to tell "not given" apart: --format nagios judges by "works" then
-        help=f"Lowest finding severity that makes the exit code 1 [default: {FAIL_ON}; with "
-        "--format nagios, CRITICAL only for a gateway that does not work].",
     ),
     click.option(
         "--gateway",

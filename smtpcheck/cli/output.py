@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import shutil
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -14,12 +16,15 @@ from smtpcheck.cli.exits import exit_code
 
 if TYPE_CHECKING:
     from smtpcheck.cli.options import ReportOptions
+    from smtpcheck.reporters import RenderOptions
     from smtpcheck.results import Report
 
 __all__ = [
     "finish",
     "preflight_directory",
     "preflight_output",
+    "preflight_outputs",
+    "render_options",
     "use_color",
     "write_output",
     "write_private",
@@ -125,13 +130,69 @@ def _inputs(inputs: Iterable[str | None]) -> tuple[list[str], int | None]:
     return [name for name in given if name != STDIN], stdin
 
 
-def finish(report: Report, options: ReportOptions, *, code: int | None = None) -> None:
-    """Render the report where the user asked and exit with the run's code (or ``code``)."""
-    from smtpcheck.reporters import RenderOptions, render
+def preflight_outputs(options: ReportOptions, *, inputs: Iterable[str | None] = ()) -> None:
+    """Refuse, before anything is read or probed, outputs that cannot or must not be written.
 
-    color = use_color(options.fmt, options.output, options.no_color)
-    rendering = RenderOptions(color=color, verbose=options.verbose, fail_on=options.severity)
-    write_output(render(report, options.fmt, rendering), options.output)
+    Raises:
+        click.UsageError: two outputs name one file, or ``--label`` has no Prometheus output.
+        click.ClickException: an output cannot be written, or it would replace an input.
+    """
+    if options.labels and "prometheus" not in (fmt for fmt, _ in options.outputs):
+        raise click.UsageError(
+            "--label labels Prometheus samples: use it with --format prometheus or "
+            "--report prometheus=PATH"
+        )
+    names = [name for name, _ in options.labels]
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise click.UsageError(f"--label {', '.join(twice)} given twice: one value per name")
+    seen: dict[str, str] = {}
+    for fmt, path in options.outputs:
+        if path is None:
+            continue
+        # The same file twice would keep only the last rendering, silently.
+        key = os.path.normcase(os.path.abspath(path))
+        if key in seen:
+            raise click.UsageError(f"{path} is written twice ({seen[key]} and {fmt})")
+        seen[key] = fmt
+        preflight_output(path, inputs=inputs)
+
+
+def finish(report: Report, options: ReportOptions, *, code: int | None = None) -> None:
+    """Write every rendering the user asked for and exit with the run's code (or ``code``).
+
+    The ``--report`` files are written first, each replaced whole or not at all, so that a
+    file that cannot be written stops the run before its standard output is printed.
+    """
+    from smtpcheck.reporters import render
+
+    for fmt, path in options.outputs:
+        write_output(render(report, fmt, render_options(report, options, fmt, path)), path)
     if code is None:
         code = exit_code(report, fmt=options.fmt, fail_on=options.severity)
     click.get_current_context().exit(code)
+
+
+def render_options(
+    report: Report, options: ReportOptions, fmt: str, output: Path | None
+) -> RenderOptions:
+    """Return how to render ``fmt`` for ``output`` (None: standard output)."""
+    from smtpcheck.reporters import RenderOptions
+
+    terminal = fmt == "text" and output is None and sys.stdout.isatty()
+    rendering = RenderOptions(
+        color=use_color(fmt, output, options.no_color),
+        verbose=options.verbose,
+        fail_on=options.severity,
+        labels=options.labels,
+        quiet=options.quiet,
+        width=shutil.get_terminal_size().columns if terminal else None,
+    )
+    if fmt != "sarif":
+        return rendering
+    # SARIF points at lines of the config files and carries each rule's help: both are read
+    # only when it is asked for.
+    from smtpcheck.pipeline.locating import locations, rule_help
+
+    codes = (finding.code for finding in report.all_findings())
+    return dataclasses.replace(rendering, locations=locations(report), rule_help=rule_help(codes))

@@ -75,8 +75,17 @@ class ProbeArgs:
         return RunLimits(concurrency=concurrency, per_host=self.per_host)
 
 
-def probe_options(*, timeout: float) -> Callable[[F], F]:
-    """Add ``--per-host``, ``--timeout`` (default ``timeout``), ``--ca-file`` and ``--ehlo``."""
+def probe_options(*, timeout: float, config: bool = True) -> Callable[[F], F]:
+    """Add ``--per-host``, ``--timeout`` (default ``timeout``), ``--ca-file`` and ``--ehlo``.
+
+    ``config``: the command probes gateway configs (check), so the options about how the
+    platform reads a config apply; discover has none, and gets neither those nor their help.
+    """
+    timeout_help = (
+        "Cap on every phase of a probe (the config's own timeouts apply when shorter)."
+        if config
+        else "Seconds to wait in each phase of a probe (connect, greeting, TLS, each reply)."
+    )
     options = [
         click.option(
             "--per-host",
@@ -95,7 +104,7 @@ def probe_options(*, timeout: float) -> Callable[[F], F]:
             default=timeout,
             show_default=True,
             metavar="SECONDS",
-            help="Cap on every phase of a probe (the config's own timeouts apply when shorter).",
+            help=timeout_help,
         ),
         click.option(
             "--ca-file",
@@ -115,6 +124,8 @@ def probe_options(*, timeout: float) -> Callable[[F], F]:
             "certificate's name, even with trust_all_hosts) or legacy (com.sun.mail 2.0 and "
             "older, JavaMail 1.x: checks no name).",
         ),
+    ]
+    config_options = [
         _profile_option(
             "--credentials",
             ("connect", "authenticator"),
@@ -131,18 +142,14 @@ def probe_options(*, timeout: float) -> Callable[[F], F]:
         ),
     ]
 
+    names: tuple[str, ...] = ("per_host", "timeout", "ca_file", "ehlo", "javamail")
+    if config:
+        options += config_options
+        names += ("credentials", "transport")
+
     def decorate(command: F) -> F:
         @functools.wraps(command)
         def with_probing(*args: Any, **kwargs: Any) -> Any:
-            names = (
-                "per_host",
-                "timeout",
-                "ca_file",
-                "ehlo",
-                "javamail",
-                "credentials",
-                "transport",
-            )
             kwargs["probing"] = ProbeArgs(**{name: kwargs.pop(name) for name in names})
             return command(*args, **kwargs)
 

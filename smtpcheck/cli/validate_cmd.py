@@ -5,16 +5,16 @@ from __future__ import annotations
 import click
 
 from smtpcheck.cli.api_options import ApiOptions, api_options, sources_of
-from smtpcheck.cli.exits import unusable_run
+from smtpcheck.cli.help import GroupedCommand
 from smtpcheck.cli.options import ReportOptions, report_options
-from smtpcheck.cli.output import finish, preflight_output
+from smtpcheck.cli.output import finish, preflight_outputs
 
 __all__ = ["validate"]
 
 
-@click.command()
+@click.command(cls=GroupedCommand)
 @click.argument("sources", nargs=-1, metavar="[SOURCE]...")
-@report_options
+@report_options(live=False)
 @api_options
 def validate(sources: tuple[str, ...], report: ReportOptions, api: ApiOptions | None) -> None:
     """Lint gateway configs without connecting to any mail server.
@@ -25,8 +25,7 @@ def validate(sources: tuple[str, ...], report: ReportOptions, api: ApiOptions | 
     """
     from smtpcheck.pipeline.validate import validate as run_validate
 
-    preflight_output(report.output, inputs=sources)
-    with unusable_run(report.fmt):
-        lint = report.lint()
-        result = run_validate(sources_of(sources, api), lint)
+    preflight_outputs(report, inputs=sources)
+    lint = report.lint()
+    result = run_validate(sources_of(sources, api), lint)
     finish(result, report)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from smtpcheck.reporters._common import display_width, printable
 from smtpcheck.reporters.base import RenderOptions, Reporter
 from smtpcheck.reporters.json_ import report_to_dict
 from smtpcheck.results import Report
@@ -15,7 +16,9 @@ __all__ = [
     "REPORTERS",
     "RenderOptions",
     "Reporter",
+    "display_width",
     "nagios_exit_code",
+    "printable",
     "render",
     "report_to_dict",
 ]
@@ -41,6 +44,7 @@ REPORTERS: dict[str, Reporter] = {
             "smtpcheck.reporters.prometheus",
             "render_prometheus",
         ),
+        Reporter("sarif", "application/sarif+json", "smtpcheck.reporters.sarif", "render_sarif"),
     )
 }
 
