@@ -26,6 +26,7 @@ import pytest
 from tests.support.cli import Run, environment, smtpcheck, smtpcheck_process
 from tests.support.gateways import gateway
 from tests.support.panel import PanelServer, slow
+from tests.support.report_schema import parse_report
 from tests.support.servers import HOST
 
 __all__: list[str] = []
@@ -410,7 +411,7 @@ def test_sigterm_while_writing_leaves_a_whole_file_and_no_temporary(tmp_path, so
         process.kill()
     # The signal waits until the file is whole, then stops the run as it would have.
     assert process.returncode in (128 + signal.SIGTERM, -signal.SIGTERM), stderr
-    assert json.loads(report.read_text())["tool"] == "smtpcheck"
+    assert parse_report(report.read_text())["tool"] == "smtpcheck"
     assert _left(out) == ["report.json"]
 
 

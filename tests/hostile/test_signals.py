@@ -16,6 +16,7 @@ import pytest
 
 from tests.support.cli import environment
 from tests.support.gateways import gateway
+from tests.support.report_schema import parse_report
 from tests.support.servers import HOST, RawServer, scripted
 
 __all__: list[str] = []
@@ -60,7 +61,7 @@ async def test_a_signal_mid_run_reports_what_finished(smtp_server, tmp_path: Pat
     _, stderr = await asyncio.wait_for(process.communicate(), 20)
     assert process.returncode == code, stderr.decode()
     assert "interrupted" in stderr.decode() and "Traceback" not in stderr.decode()
-    report = json.loads(out.read_text())
+    report = parse_report(out.read_text())
     status = {g["id"]: g["status"] for g in report["gateways"]}
     assert {gid: status[gid] == "error" for gid in status} == {
         0: False, 1: False, 2: False, 10: True, 11: True

@@ -18,6 +18,7 @@ import pytest
 from smtpcheck.defaults import FORMATS
 from tests.support.cli import LIST_MODULES, smtpcheck_async
 from tests.support.gateways import gateway
+from tests.support.report_schema import parse_report
 from tests.support.servers import PASSWORD, USER, RawServer, Recorder, Smtpd, scripted
 
 _RUN_TIMEOUT = 60
@@ -48,7 +49,7 @@ async def _check_json(tmp_path, certs, gateways, *extra: str) -> tuple[int, dict
         *extra,
     )
     assert "Traceback" not in err, err
-    return code, json.loads(out)
+    return code, parse_report(out)
 
 
 def _live(gateway_data: dict[str, Any]) -> set[str]:
@@ -218,7 +219,7 @@ async def test_check_imports_only_what_the_run_needs(tmp_path, smtp_server, cert
         stderr=asyncio.subprocess.PIPE,
     )
     out, err = await asyncio.wait_for(process.communicate(), _RUN_TIMEOUT)
-    report = json.loads(out)
+    report = parse_report(out)
     assert report["gateways"][0]["probe"]["tls"]["verified"] is True, err
     loaded = set(json.loads(listing.read_text()))
     unwanted = ("cryptography", "httpx", "aiosmtpd", "smtpcheck.discovery", "smtpcheck.panel")
@@ -264,5 +265,5 @@ async def test_cli_working_gateway_with_an_error_finding(tmp_path, smtp_server, 
     assert "Traceback" not in err, err
     assert status == code, out
     if "json" in extra:
-        (result,) = json.loads(out)["gateways"]
+        (result,) = parse_report(out)["gateways"]
         assert result["works"] is True and result["status"] == "warning"

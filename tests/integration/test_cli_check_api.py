@@ -7,7 +7,6 @@ format is searched for the SMTP password (also base64, as AUTH carries it) and t
 from __future__ import annotations
 
 import base64
-import json
 from collections.abc import Iterator
 
 import pytest
@@ -16,6 +15,7 @@ from smtpcheck.defaults import FORMATS
 from tests.support.cli import smtpcheck_async
 from tests.support.gateways import gateway
 from tests.support.panel import READ, PanelServer
+from tests.support.report_schema import parse_report
 from tests.support.servers import PASSWORD, Smtpd
 
 SESSION_HASH = "SessionHash8Kq2Vn5"
@@ -49,7 +49,7 @@ async def test_check_probes_the_fleet_the_panel_lists(panel, smtp_server, certs)
         "--ehlo", "client.test", "--timeout", "5",
     )  # fmt: skip
     assert code == 1, err
-    report = json.loads(out)
+    report = parse_report(out)
     by_id = {g["id"]: g for g in report["gateways"]}
     assert by_id[1]["status"] == "ok"
     assert by_id[1]["source"] == f"{panel.url}/panel/gateways/email/list"

@@ -18,6 +18,7 @@ from smtpcheck.config.params import REDACTED
 from tests.support.cli import smtpcheck_async
 from tests.support.gateways import gateway
 from tests.support.panel import READ, PanelServer
+from tests.support.report_schema import parse_report
 from tests.support.servers import HOST, PASSWORD, USER, RawServer, Smtpd, make_certs, scripted
 
 _ENV = {"SMTPCHECK_TEST_PASSWORD": PASSWORD, "SMTPCHECK_TEST_USER": USER}
@@ -187,7 +188,7 @@ async def test_check_write_fixed_passes_a_second_check(tmp_path, smtp_server, ce
         "check", str(fixed), "--format", "json", *_common(certs), env=_ENV
     )
     assert again == 0, out2
-    assert [g["status"] for g in json.loads(out2)["gateways"]] == ["ok", "ok"]
+    assert [g["status"] for g in parse_report(out2)["gateways"]] == ["ok", "ok"]
     texts = [out, err, out2, err2, *(p.read_text() for p in fixed.iterdir())]
     assert _leaks(*texts) == []
 
@@ -202,7 +203,7 @@ async def test_check_suggest_json_carries_the_patch_and_previous_values(
         "check", str(source), "--suggest", "--format", "json", "-v", *_common(certs, server.port)
     )
     assert code == 1, err
-    suggestion = json.loads(out)["gateways"][0]["suggestion"]
+    suggestion = parse_report(out)["gateways"][0]["suggestion"]
     assert suggestion["params"]["mail.smtp.use_ssl"] is True
     assert suggestion["previous"]["mail.smtp.use_ssl"] is False
     assert "AUTH LOGIN accepted" in suggestion["why"]

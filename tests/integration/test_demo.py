@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 
 import pytest
 
@@ -11,12 +10,13 @@ from smtpcheck import demo
 from smtpcheck.reporters import REPORTERS, RenderOptions, render
 from smtpcheck.results import Status
 from tests.support.cli import smtpcheck, smtpcheck_process
+from tests.support.report_schema import parse_report
 
 
 def test_demo_cli_exits_zero_when_every_gateway_gets_its_verdict():
     run = smtpcheck_process("demo", "--format", "json")
     assert run.code == 0, run.stderr
-    report = json.loads(run.stdout)
+    report = parse_report(run.stdout)
     by_id = {g["id"]: g for g in report["gateways"]}
     assert set(by_id) == set(demo.EXPECTED)
     for gw_id, (status, codes) in demo.EXPECTED.items():

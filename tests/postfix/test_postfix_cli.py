@@ -16,6 +16,7 @@ import pytest
 
 from tests.support.cli import smtpcheck_process
 from tests.support.postfix.harness import PostfixInstance
+from tests.support.report_schema import parse_report
 
 pytestmark = pytest.mark.postfix
 
@@ -98,7 +99,7 @@ def _check(
     if password:
         assert password not in result.stdout + result.stderr, "the password leaked into the output"
     assert result.code in (0, 1), f"exit {result.code}: {result.stderr}"
-    report = json.loads(result.stdout)
+    report = parse_report(result.stdout)
     assert report["schema"] == 2
     (only,) = report["gateways"]
     return CheckRun(exit_code=result.code, gateway=only)

@@ -14,6 +14,7 @@ import json
 import re
 from collections.abc import Generator, Iterator
 from datetime import datetime
+from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator, FormatChecker
@@ -27,6 +28,7 @@ from smtpcheck.results import Report
 __all__ = [
     "assert_valid_report",
     "json_reports_match_the_schema",
+    "parse_report",
     "pytest_runtest_makereport",
     "report_errors",
     "report_validator",
@@ -72,6 +74,13 @@ def report_errors(data: object) -> list[str]:
 
 def _where(error: ValidationError) -> str:
     return str(error.json_path)
+
+
+def parse_report(text: str | bytes) -> Any:
+    """Return a JSON report printed or written by a child process, failing unless it is valid."""
+    data = json.loads(text)
+    assert_valid_report(data)
+    return data
 
 
 def assert_valid_report(data: object) -> None:
