@@ -122,7 +122,13 @@ EXAMPLES: Mapping[str, tuple[tuple[str, str], ...]] = {
         ("Write the sample configs, then lint them:", "smtpcheck samples configs"),
         ("Replace samples edited since:", "smtpcheck samples --force configs"),
     ),
-    "schema": (("Save the JSON Schema of the report:", "smtpcheck schema > report.schema.json"),),
+    "schema": (
+        ("Save the JSON Schema of the report:", "smtpcheck schema > report.schema.json"),
+        (
+            "Write a report it describes, for any JSON Schema validator:",
+            "smtpcheck check --format json -o report.json gateways/",
+        ),
+    ),
 }
 
 _STOPPED = (
