@@ -125,8 +125,8 @@ EXAMPLES: Mapping[str, tuple[tuple[str, str], ...]] = {
     "schema": (
         ("Save the JSON Schema of the report:", "smtpcheck schema > report.schema.json"),
         (
-            "Write a report it describes, for any JSON Schema validator:",
-            "smtpcheck check --format json -o report.json gateways/",
+            "Check a saved report with a JSON Schema validator (check-jsonschema here):",
+            "smtpcheck schema > schema.json && check-jsonschema --schemafile schema.json r.json",
         ),
     ),
 }
