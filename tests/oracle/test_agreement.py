@@ -163,6 +163,10 @@ async def test_smtpcheck_agrees_with_javamail(
 # each with the reason. Every other such rule must carry a claim in cases.json.
 _UNCHECKED = {
     "SC002": "an array or object param cannot be put in Properties the way the panel would",
+    # `provider` is the panel's field, which JavaMail never reads; the docstring's aside that
+    # JavaMail's own names are case-sensitive is SC206's claim, checked by the case
+    # protocol-upper-case-with-session-transport.
+    "SC006": "names JavaMail only to compare; the fact is checked under SC206",
     "SC508": "says only why smtpcheck did not probe",
     "SC608": "this machine's OpenSSL and JDK both refuse TLS below 1.2",
 }
