@@ -6,8 +6,10 @@ The tree::
     ├── UsageError          bad options or arguments (exit 2)
     ├── ConfigLoadError     a source path cannot be read at all (exit 2)
     ├── PlatformError       the panel API cannot be used (exit 2)
-    └── LocalResourceError  this machine ran out of something a probe needs (file descriptors):
-                            the runner records it for that gateway, whose check could not run
+    ├── LocalResourceError  this machine ran out of something a probe needs (file descriptors):
+    │                       the runner records it for that gateway, whose check could not run
+    └── ServeError          `smtpcheck serve` cannot start: its address cannot be listened on,
+                            its --state file cannot be used (exit 2)
 
 A file that is read but does not parse is not an exception: it becomes an SC001 finding, so the
 other files are still checked.
@@ -19,6 +21,7 @@ __all__ = [
     "ConfigLoadError",
     "LocalResourceError",
     "PlatformError",
+    "ServeError",
     "SmtpcheckError",
     "UsageError",
     "describe_bug",
@@ -90,3 +93,7 @@ class LocalResourceError(SmtpcheckError):
 def describe_bug(error: BaseException) -> str:
     """Return how smtpcheck names one of its own bugs: the exception's type and message."""
     return f"{type(error).__name__}: {error}"
+
+
+class ServeError(SmtpcheckError):
+    """`smtpcheck serve` cannot start or go on: an address, a state file it cannot use."""

@@ -142,3 +142,15 @@ async def smtp_server() -> Any:
     yield start
     for server in started:
         await server.stop()
+
+
+@pytest.fixture(scope="session")
+def promtool() -> str:
+    """The path of promtool (Debian: prometheus); skipped with the reason, failed under CI."""
+    from tests.support.gate import refuse
+    from tests.support.promtool import find_promtool
+
+    found = find_promtool()
+    if found is None:
+        refuse("promtool is not installed (Debian: apt-get install prometheus)")
+    return found

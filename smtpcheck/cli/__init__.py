@@ -31,6 +31,7 @@ _COMMANDS = {
     "demo": "smtpcheck.cli.demo_cmd",
     "samples": "smtpcheck.cli.samples_cmd",
     "schema": "smtpcheck.cli.schema_cmd",
+    "serve": "smtpcheck.cli.serve_cmd",
 }
 
 

@@ -64,6 +64,17 @@ class _Label(click.ParamType):  # type: ignore[type-arg]
         return name, label
 
 
+#: ``--label NAME=VALUE`` (repeatable), received as ``labels``; `serve` takes it too.
+LABEL = click.option(
+    "--label",
+    "labels",
+    type=_Label(),
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Add a constant label to every Prometheus sample, so that the files of two "
+    "regions or panels never collide (repeatable).",
+)
+
 #: The options, in ``--help`` order, and the names the command receives them under.
 EXTRA_OPTIONS = [
     click.option(
@@ -75,15 +86,7 @@ EXTRA_OPTIONS = [
         help="Also write the report in FORMAT to PATH, e.g. junit=report.xml (repeatable; "
         "each file replaced whole or not at all).",
     ),
-    click.option(
-        "--label",
-        "labels",
-        type=_Label(),
-        multiple=True,
-        metavar="NAME=VALUE",
-        help="Add a constant label to every Prometheus sample, so that the files of two "
-        "regions or panels never collide (repeatable).",
-    ),
+    LABEL,
     click.option(
         "-q",
         "--quiet",

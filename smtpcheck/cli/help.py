@@ -17,7 +17,7 @@ from smtpcheck.cli.exits import EXIT_ERROR, EXIT_FAIL, EXIT_OK, signal_exit_code
 __all__ = ["EXAMPLES", "GROUPS", "HEADINGS", "OTHER", "GroupedCommand", "exit_codes"]
 
 #: The headings options are listed under, in this order; `OTHER` comes last.
-HEADINGS = ("Output", "Selection", "Probe", "Suggest", "Panel API")
+HEADINGS = ("Serve", "Output", "Selection", "Probe", "Suggest", "Panel API")
 #: Where an option that no table names is listed.
 OTHER = "Options"
 
@@ -59,6 +59,13 @@ GROUPS: Mapping[str, Mapping[str, str]] = {
     "rules": _OUTPUT,
     "demo": _OUTPUT,
     "samples": {"--force": "Output"},
+    "serve": {
+        **dict.fromkeys(("--listen", "--interval", "--refresh", "--state", "--shard"), "Serve"),
+        "--label": "Output",
+        **_SELECTION,
+        **_PROBE,
+        **_PANEL,
+    },
     "schema": _OUTPUT,
 }
 
@@ -118,6 +125,16 @@ EXAMPLES: Mapping[str, tuple[tuple[str, str], ...]] = {
         ("See a check against local servers, nothing sent out:", "smtpcheck demo"),
         ("The same with every SMTP transcript:", "smtpcheck demo -v"),
     ),
+    "serve": (
+        (
+            "Check the panel's fleet every 5 minutes, metrics on 127.0.0.1:9587:",
+            "smtpcheck serve --region eu --state /var/lib/smtpcheck/state.sqlite",
+        ),
+        (
+            "Replica 2 of 4, on every interface, checking every minute:",
+            "smtpcheck serve --region eu --shard 2/4 --listen 0.0.0.0:9587 --interval 1m",
+        ),
+    ),
     "samples": (
         ("Write the sample configs, then lint them:", "smtpcheck samples configs"),
         ("Replace samples edited since:", "smtpcheck samples --force configs"),
@@ -164,9 +181,14 @@ _EXITS: Mapping[str, tuple[tuple[int, str], ...]] = {
         _COULD_NOT_RUN,
     ),
     "samples": ((EXIT_OK, "the samples were written"), _COULD_NOT_RUN),
+    "serve": (
+        (EXIT_OK, "stopped by SIGTERM or Ctrl-C"),
+        (EXIT_ERROR, "could not start: a bad option, an address in use, a --state file in use"),
+    ),
     "schema": ((EXIT_OK, "the schema was printed"),),
 }
 _NAGIOS = ("validate", "check", "demo")  # the commands with --format nagios
+_STOPS_CLEANLY = ("serve",)  # a signal is how it is meant to end: exit 0
 
 
 def exit_codes(command: str) -> list[tuple[str, str]]:
@@ -184,7 +206,8 @@ def exit_codes(command: str) -> list[tuple[str, str]]:
                 f"could not run or checked no gateway ({states}, as Nagios reads them)",
             )
         )
-    rows.extend((str(code), meaning) for code, meaning in _STOPPED)
+    if command not in _STOPS_CLEANLY:
+        rows.extend((str(code), meaning) for code, meaning in _STOPPED)
     return rows
 
 

@@ -150,11 +150,16 @@ async def check_inventory(
     options: CheckOptions,
     *,
     stop: asyncio.Event | None = None,
+    not_before: Callable[[int], float] | None = None,
+    on_report: Callable[[int, GatewayReport], None] | None = None,
 ) -> Report:
     """Lint and probe gateways already collected; the report keeps the inventory's order.
 
     Once ``stop`` is set, the gateways not yet probed are reported as interrupted (SC903) and
-    nothing more is tried (no suggestions).
+    nothing more is tried (no suggestions). ``not_before`` gives, by inventory index, the
+    event-loop time before which a gateway's probe may not start (`smtpcheck serve` spreads a
+    cycle so); ``on_report`` hears each probed gateway's report, by inventory index, as soon as
+    its probe ends.
     """
     started = now()
     reports: dict[int, GatewayReport] = {}
@@ -175,7 +180,14 @@ async def check_inventory(
     probe_options = dataclasses.replace(
         options.probe, resolver=shared_resolver(options.probe.resolver)
     )
-    results = await probe_all(
+
+    def done(position: int, result: ProbeResult) -> None:
+        index, gateway, findings = probed[position]
+        reports[index] = _probed_report(gateway, findings, result, options, selection)
+        if on_report is not None:
+            on_report(index, reports[index])
+
+    await probe_all(
         [gateway.settings for _, gateway, _ in probed],
         functools.partial(probe_gateway, options=probe_options),
         limits=options.limits,
@@ -184,9 +196,9 @@ async def check_inventory(
         resolve_timeout=probe_options.timeout,
         stop=stop,
         names=[_waited_for(gateway) for _, gateway, _ in probed],
+        not_before=None if not_before is None else [not_before(i) for i, _, _ in probed],
+        on_done=done,
     )
-    for (index, gateway, findings), result in zip(probed, results, strict=True):
-        reports[index] = _probed_report(gateway, findings, result, options, selection)
     if options.suggest is not None and not (stop is not None and stop.is_set()):
         await _suggest(reports, [(index, gateway) for index, gateway, _ in probed], options)
     gateways = tuple(reports[index] for index in range(len(inventory.entries)))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from smtpcheck.reporters._common import display_width, printable
+from smtpcheck.reporters._common import display_width, gateway_keys, printable
 from smtpcheck.reporters.base import RenderOptions, Reporter
 from smtpcheck.reporters.json_ import report_to_dict
 from smtpcheck.results import Report
@@ -17,6 +17,7 @@ __all__ = [
     "RenderOptions",
     "Reporter",
     "display_width",
+    "gateway_keys",
     "nagios_exit_code",
     "printable",
     "render",

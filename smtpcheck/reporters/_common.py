@@ -11,6 +11,7 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from typing import Protocol
 
 from smtpcheck.results import Endpoint, GatewayReport, ProbeStep
 
@@ -80,7 +81,12 @@ def json_text(value: object) -> str:
         return repr(value)
 
 
-def gateway_keys(gateways: Iterable[GatewayReport]) -> list[str]:
+class _Identified(Protocol):
+    @property
+    def id(self) -> int | None: ...
+
+
+def gateway_keys(gateways: Iterable[_Identified]) -> list[str]:
     """Return one key per gateway, unique within the run: its id, or ``none`` without one.
 
     The same id can appear twice (SC005 reports it); the second gets ``#2`` so that metric

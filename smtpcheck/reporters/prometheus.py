@@ -1,68 +1,120 @@
 """Prometheus text exposition for the node_exporter textfile collector: one gauge per fact.
 
-Written by hand: a handful of gauges does not justify a runtime dependency on prometheus_client.
-Names follow blackbox_exporter's with the ``smtpcheck_`` prefix and the unit in the name. Every
-gateway series carries ``gateway`` (its id; a repeated id gets ``#2``) and ``label``, and every
-series the constant labels of ``--label``. No timestamps: the textfile collector refuses them.
+The facts (families, and per sample its labels and value) are computed here once, by
+`gateway_samples` and `run_samples`: this module formats them by hand (a handful of gauges does
+not justify a runtime dependency on prometheus_client) and ``smtpcheck.serve.metrics`` serves
+them. Names follow blackbox_exporter's with the ``smtpcheck_`` prefix and the unit in the name.
+Every gateway series carries ``gateway`` (its id; a repeated id gets ``#2``) and ``label``, and
+every series the constant labels of ``--label``. No timestamps: the textfile collector refuses
+them.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from smtpcheck.reporters._common import gateway_keys, step_keys
 from smtpcheck.reporters.base import RenderOptions
 from smtpcheck.results import CertInfo, Finding, GatewayReport, Report, Status
 
-__all__ = ["constant_label_problem", "render_prometheus"]
+__all__ = [
+    "FAMILIES",
+    "GATEWAY_FAMILIES",
+    "Family",
+    "Labels",
+    "Sample",
+    "constant_label_problem",
+    "constant_labels",
+    "format_labels",
+    "format_sample",
+    "gateway_labels",
+    "gateway_samples",
+    "join_labels",
+    "render_prometheus",
+    "run_samples",
+]
 
-_Labels = Sequence[tuple[str, str]]
-_Add = Callable[[str, str, float], None]  # (family, rendered labels, value)
+Labels = tuple[tuple[str, str], ...]
+#: One sample: its family's name, its own labels (not the gateway's or the constant ones), value.
+Sample = tuple[str, Labels, float]
 
-#: Every family, in output order, with its HELP text. All are gauges: each file is a snapshot.
-#: node_exporter drops a family whose HELP differs from another file's: two versions of
-#: smtpcheck writing into one directory disagree wherever a HELP text below was changed.
-_HELP = {
-    "smtpcheck_gateway_status": (
-        "1 for the gateway's status (ok, warning, failed, skipped, error), 0 for the others."
+
+@dataclass(frozen=True, slots=True)
+class Family:
+    """A metric family: name, HELP text, type, and unit (OpenMetrics' UNIT; '' for none)."""
+
+    name: str
+    help: str
+    type: str = "gauge"
+    unit: str = ""
+
+
+_SECONDS = "seconds"
+#: Every family, in output order. All are gauges: each file is a snapshot. node_exporter drops a
+#: family whose HELP differs from another file's: two versions of smtpcheck writing into one
+#: directory disagree wherever a HELP text below was changed.
+FAMILIES = (
+    Family(
+        "smtpcheck_gateway_status",
+        "1 for the gateway's status (ok, warning, failed, skipped, error), 0 for the others.",
     ),
-    "smtpcheck_gateway_info": (
+    Family(
+        "smtpcheck_gateway_info",
         "Where the gateway's config connects: host, port and TLS mode (none, starttls, "
-        "implicit), empty when unknown (always 1)."
+        "implicit), empty when unknown (always 1).",
     ),
-    "smtpcheck_gateway_works": (
+    Family(
+        "smtpcheck_gateway_works",
         "1 when the platform's JavaMail gets through with the gateway's config, as probed, else "
         "0; absent when not probed. Kept apart from the findings: a working gateway may still "
-        "have error findings."
+        "have error findings.",
     ),
-    "smtpcheck_config_findings": (
+    Family(
+        "smtpcheck_config_findings",
         "Findings of the static rules (SC0xx-SC4xx) about the gateway's config, by rule code "
-        "and severity."
+        "and severity.",
     ),
-    "smtpcheck_live_findings": (
+    Family(
+        "smtpcheck_live_findings",
         "Findings of the live check of the gateway, by rule code and severity: what the probe "
-        "saw (SC5xx-SC7xx) and smtpcheck's own failures (SC9xx)."
+        "saw (SC5xx-SC7xx) and smtpcheck's own failures (SC9xx).",
     ),
-    "smtpcheck_source_findings": (
-        "Findings about a source as a whole (bad JSON, duplicate ids), by rule code and severity."
+    Family(
+        "smtpcheck_source_findings",
+        "Findings about a source as a whole (bad JSON, duplicate ids), by rule code and severity.",
     ),
-    "smtpcheck_gateways": "Gateways in the run, by status.",
-    "smtpcheck_probe_success": (
-        "1 when the live probe of the gateway succeeded, else 0 (blackbox_exporter's name)."
+    Family("smtpcheck_gateways", "Gateways in the run, by status."),
+    Family(
+        "smtpcheck_probe_success",
+        "1 when the live probe of the gateway succeeded, else 0 (blackbox_exporter's name).",
     ),
-    "smtpcheck_probe_duration_seconds": "How long the live probe of the gateway took.",
-    "smtpcheck_probe_step_duration_seconds": (
+    Family(
+        "smtpcheck_probe_duration_seconds",
+        "How long the live probe of the gateway took.",
+        unit=_SECONDS,
+    ),
+    Family(
+        "smtpcheck_probe_step_duration_seconds",
         "How long each stage of the live probe took; a stage run again gets a number (ehlo_2: "
-        "the EHLO after STARTTLS)."
+        "the EHLO after STARTTLS).",
+        unit=_SECONDS,
     ),
-    "smtpcheck_tls_version_info": "The TLS version the gateway negotiated (always 1).",
-    "smtpcheck_tls_cert_expiry_timestamp_seconds": (
-        "When the gateway's certificate expires, in seconds since the Unix epoch."
+    Family("smtpcheck_tls_version_info", "The TLS version the gateway negotiated (always 1)."),
+    Family(
+        "smtpcheck_tls_cert_expiry_timestamp_seconds",
+        "When the gateway's certificate expires, in seconds since the Unix epoch.",
+        unit=_SECONDS,
     ),
-}
+)
+#: Each status with its label, made once: every gateway has a sample of each.
+_STATUS_LABELS = tuple((status, (("status", status.value),)) for status in Status)
+_RUN_FAMILIES = frozenset({"smtpcheck_source_findings", "smtpcheck_gateways"})
+#: The families of one gateway's series, in output order (`gateway_samples` yields only these).
+GATEWAY_FAMILIES = tuple(f for f in FAMILIES if f.name not in _RUN_FAMILIES)
 
 #: Every label name smtpcheck puts on a series itself: a constant label must not take one.
 _OWN_LABELS = frozenset(
@@ -114,29 +166,29 @@ def render_prometheus(report: Report, options: RenderOptions) -> str:
         ValueError: a constant label's name is refused by `constant_label_problem`, or given
             twice.
     """
-    constant = _constant_labels(options.labels)
-    samples: dict[str, list[str]] = {name: [] for name in _HELP}
-
-    def add(name: str, labels: str, value: float) -> None:
-        samples[name].append(f"{name}{{{labels}}} {_number(value)}")
-
+    constant = format_labels(constant_labels(options.labels))
+    lines: dict[str, list[str]] = {family.name: [] for family in FAMILIES}
     for key, gateway in zip(gateway_keys(report.gateways), report.gateways, strict=True):
-        _gateway(gateway, _labels(constant, ("gateway", key), ("label", gateway.label or "")), add)
-    sources = Counter((f.source or "", f.code, str(f.severity)) for f in report.findings)
-    for (source, code, severity), count in sorted(sources.items()):
-        labels = _labels(constant, ("source", source), ("code", code), ("severity", severity))
-        add("smtpcheck_source_findings", labels, count)
-    statuses = Counter(g.status for g in report.gateways)
-    for status in Status:
-        add("smtpcheck_gateways", _labels(constant, ("status", str(status))), statuses[status])
-    lines = []
-    for name, family in samples.items():
-        if family:
-            lines += [f"# HELP {name} {_help_text(_HELP[name])}", f"# TYPE {name} gauge", *family]
-    return "\n".join(lines) + "\n"
+        base = join_labels(constant, format_labels(gateway_labels(key, gateway)))
+        for name, labels, value in gateway_samples(gateway):
+            lines[name].append(format_sample(name, join_labels(base, format_labels(labels)), value))
+    for name, labels, value in run_samples(report.gateways, report.findings):
+        lines[name].append(format_sample(name, join_labels(constant, format_labels(labels)), value))
+    out = []
+    for family in FAMILIES:
+        if lines[family.name]:
+            name = family.name
+            out += [f"# HELP {name} {_help_text(family.help)}", f"# TYPE {name} {family.type}"]
+            out += lines[name]
+    return "\n".join(out) + "\n"
 
 
-def _constant_labels(labels: _Labels) -> str:
+def constant_labels(labels: Sequence[tuple[str, str]]) -> Labels:
+    """Return the ``--label`` labels checked, their values as UTF-8 can hold them.
+
+    Raises:
+        ValueError: a name is refused by `constant_label_problem`, or given twice.
+    """
     names = [name for name, _ in labels]
     for name in names:
         problem = constant_label_problem(name)
@@ -145,59 +197,75 @@ def _constant_labels(labels: _Labels) -> str:
     repeated = sorted(name for name, count in Counter(names).items() if count > 1)
     if repeated:
         raise ValueError(f"constant label {repeated[0]!r} is given more than once")
-    return _labels("", *labels)
+    return tuple((name, _utf8(value)) for name, value in labels)
 
 
-def _gateway(gateway: GatewayReport, base: str, add: _Add) -> None:
-    for status in Status:
-        add(
-            "smtpcheck_gateway_status",
-            _labels(base, ("status", str(status))),
-            status is gateway.status,
-        )
-    add("smtpcheck_gateway_info", _labels(base, *_where(gateway)), 1)
+def gateway_labels(key: str, gateway: GatewayReport) -> Labels:
+    """Return the labels on every series of the gateway: its key and its label."""
+    return (("gateway", _utf8(key)), ("label", _utf8(gateway.label or "")))
+
+
+def gateway_samples(gateway: GatewayReport) -> Iterator[Sample]:
+    """Yield the gateway's samples, family by family in `GATEWAY_FAMILIES` order."""
+    for status, labels in _STATUS_LABELS:
+        yield "smtpcheck_gateway_status", labels, status is gateway.status
+    yield "smtpcheck_gateway_info", _where(gateway), 1
     if gateway.works is not None:
-        add("smtpcheck_gateway_works", base, gateway.works)
-    _findings(gateway.findings, base, add)
+        yield "smtpcheck_gateway_works", (), gateway.works
+    yield from _findings(gateway.findings)
     probe = gateway.probe
     if probe is None:  # not probed: no probe series, as for validate
         return
-    add("smtpcheck_probe_success", base, probe.ok)
-    add("smtpcheck_probe_duration_seconds", base, probe.ms / 1000)
+    yield "smtpcheck_probe_success", (), probe.ok
+    yield "smtpcheck_probe_duration_seconds", (), probe.ms / 1000
     for step_key, step in zip(step_keys(probe.steps), probe.steps, strict=True):
-        labels = _labels(base, ("step", step_key))
-        add("smtpcheck_probe_step_duration_seconds", labels, step.ms / 1000)
+        yield "smtpcheck_probe_step_duration_seconds", (("step", step_key),), step.ms / 1000
     if probe.tls is None:
         return
-    add("smtpcheck_tls_version_info", _labels(base, ("version", probe.tls.version)), 1)
+    yield "smtpcheck_tls_version_info", (("version", _utf8(probe.tls.version)),), 1
     expiry = _expiry(probe.tls.cert)
     if expiry is not None:
-        add("smtpcheck_tls_cert_expiry_timestamp_seconds", base, expiry)
+        yield "smtpcheck_tls_cert_expiry_timestamp_seconds", (), expiry
 
 
-def _where(gateway: GatewayReport) -> _Labels:
+def run_samples(gateways: Iterable[GatewayReport], findings: Iterable[Finding]) -> Iterator[Sample]:
+    """Yield the samples of the run as a whole: source-level findings, gateways by status."""
+    sources = Counter((_utf8(f.source or ""), f.code, str(f.severity)) for f in findings)
+    for (source, code, severity), count in sorted(sources.items()):
+        where = (("source", source), ("code", code), ("severity", severity))
+        yield "smtpcheck_source_findings", where, count
+    statuses = Counter(g.status for g in gateways)
+    for status, labels in _STATUS_LABELS:
+        yield "smtpcheck_gateways", labels, statuses[status]
+
+
+def _where(gateway: GatewayReport) -> Labels:
     # Every gateway has the series, so that a join on it keeps them all; an empty value is
     # Prometheus's way of saying "no such label".
     endpoint = gateway.endpoint
     if endpoint is None:
         return (("host", ""), ("port", ""), ("mode", ""))
     return (
-        ("host", endpoint.host or ""),
+        ("host", _utf8(endpoint.host or "")),
         ("port", str(endpoint.port)),
         ("mode", endpoint.mode.value),
     )
 
 
-def _findings(findings: Sequence[Finding], base: str, add: _Add) -> None:
+def _findings(findings: Sequence[Finding]) -> Iterator[Sample]:
+    if not findings:
+        return
     counts = Counter((f.code, str(f.severity)) for f in findings)
-    for (code, severity), count in sorted(counts.items()):
-        # The hundreds digit is the rule group. SC9xx (a bug, no file descriptor left, an
-        # interrupted run) goes with the live findings: like those it belongs to this run and
-        # comes and goes with no edit to the file, whereas a config finding stays until someone
-        # edits the config, which is what an alert on that family asks for.
+    # The hundreds digit is the rule group. SC9xx (a bug, no file descriptor left, an
+    # interrupted run) goes with the live findings: like those it belongs to this run and
+    # comes and goes with no edit to the file, whereas a config finding stays until someone
+    # edits the config, which is what an alert on that family asks for. Config findings first:
+    # each family's samples stay together.
+    ordered = sorted(counts.items(), key=lambda item: (item[0][0][2:3] not in _STATIC_GROUPS, item))
+    for (code, severity), count in ordered:
         static = code[2:3] in _STATIC_GROUPS
         family = "smtpcheck_config_findings" if static else "smtpcheck_live_findings"
-        add(family, _labels(base, ("code", code), ("severity", severity)), count)
+        yield family, (("code", code), ("severity", severity)), count
 
 
 def _expiry(cert: CertInfo | None) -> int | None:
@@ -212,16 +280,27 @@ def _expiry(cert: CertInfo | None) -> int | None:
     return int(moment.timestamp())
 
 
-def _labels(rendered: str, *labels: tuple[str, str]) -> str:
-    """Return labels already rendered (constant ones, a gateway's), then these, escaped."""
-    more = ",".join(f'{name}="{_label_value(value)}"' for name, value in labels)
+def format_labels(labels: Labels) -> str:
+    """Return the labels as the exposition writes them inside braces, values escaped."""
+    return ",".join([f'{name}="{_label_value(value)}"' for name, value in labels])
+
+
+def join_labels(rendered: str, more: str) -> str:
+    """Return two label lists already rendered (constant ones, a gateway's), as one."""
     return f"{rendered},{more}" if rendered and more else rendered or more
+
+
+def format_sample(name: str, labels: str, value: float) -> str:
+    """Return one sample line (no line feed) of the text format, and of OpenMetrics' too."""
+    return f"{name}{{{labels}}} {_number(value)}"
 
 
 def _label_value(value: str) -> str:
     # The exposition format escapes exactly these three inside a quoted label value; any other
     # character, control characters included, is written as it is, in UTF-8.
-    return _utf8(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    if "\\" not in value and '"' not in value and "\n" not in value:
+        return value  # nearly every value: looking costs less than replacing
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
 def _help_text(text: str) -> str:
@@ -242,6 +321,6 @@ def _utf8(text: str) -> str:
 
 
 def _number(value: float) -> str:
-    if isinstance(value, bool) or float(value).is_integer():
+    if value.__class__ is not float or value.is_integer():  # bool and int too
         return str(int(value))
-    return repr(round(float(value), 6))  # microseconds; drops float noise such as ...0000004
+    return repr(round(value, 6))  # microseconds; drops float noise such as ...0000004

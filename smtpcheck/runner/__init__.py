@@ -123,6 +123,8 @@ async def probe_all(
     resolve_timeout: float = CHECK_TIMEOUT,
     stop: asyncio.Event | None = None,
     names: Sequence[str] | None = None,
+    not_before: Sequence[float] | None = None,
+    on_done: Callable[[int, ProbeResult], None] | None = None,
 ) -> list[ProbeResult]:
     """Probe every target and return the outcomes in the targets' order.
 
@@ -133,7 +135,10 @@ async def probe_all(
     Once ``stop`` is set (the user interrupted the run), the probes still running are cancelled
     and every target not finished gets an ``interrupted`` result; the finished ones keep theirs.
     A ``progress`` that is a `Watch` also hears which targets are being probed, by ``names``
-    (one per target; ``host:port`` by default).
+    (one per target; ``host:port`` by default). ``not_before`` (one event-loop time per
+    target) holds each probe back until then, before it takes any place, so that a long-running
+    exporter spreads one cycle's probes over its interval under the same limits and breaker.
+    ``on_done`` hears each target's outcome, by index, as soon as it is known.
     """
     limits = limits or RunLimits()
     budget = descriptor_budget()
@@ -149,6 +154,8 @@ async def probe_all(
 
     async def attempt(indexes: list[int]) -> ProbeResult:
         settings = targets[indexes[0]]
+        if not_before is not None:  # identical targets go at the earliest of their times
+            await _until(min(not_before[index] for index in indexes))
         keys = await _addresses(settings, resolve, resolve_timeout)
         breaker = _breaker_key(keys, settings)
         async with slots.probe(keys):
@@ -164,6 +171,8 @@ async def probe_all(
         outcome = await _unless_stopped(attempt(indexes), stop) or _interrupted(settings)
         for index in indexes:
             outcomes[index] = outcome
+            if on_done is not None:
+                on_done(index, outcome)
         done += len(indexes)
         running.tell()
         if progress is not None:
@@ -208,6 +217,13 @@ class _Running:
         if self._watch is not None:
             now = sorted(index for group in self._now.values() for index in group)
             self._watch.waiting([self._names[index] for index in now])
+
+
+async def _until(moment: float) -> None:
+    """Sleep until the event loop's clock reads ``moment`` (at once when it is past)."""
+    delay = moment - asyncio.get_running_loop().time()
+    if delay > 0:
+        await asyncio.sleep(delay)
 
 
 def _where(settings: SmtpSettings) -> str:

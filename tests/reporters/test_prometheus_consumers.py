@@ -30,7 +30,7 @@ from tests.reporters.sample import QUOTED_LABEL, fleet_report, full_report
 from tests.reporters.test_prometheus import Family, parse_exposition
 from tests.support.gate import refuse
 from tests.support.gateways import gateway, run_check
-from tests.support.promtool import RenderWatch, find_promtool, promtool_problems
+from tests.support.promtool import RenderWatch, promtool_problems
 from tests.support.servers import HOST, Smtpd
 
 SAMPLES = Path(__file__).parent.parent.parent / "sample_configs"
@@ -45,14 +45,6 @@ HOSTILE_LABELS = (("region", HOSTILE), ("panel", "👾 nord"))
 
 
 # --- promtool ------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def promtool() -> str:
-    found = find_promtool()
-    if found is None:
-        refuse("promtool is not installed (Debian: apt-get install prometheus)")
-    return found
 
 
 def _accepted(text: str, promtool: str) -> dict[str, Family]:
