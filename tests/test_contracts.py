@@ -65,8 +65,21 @@ def test_contracts_hold_on_the_package_as_it_is(tmp_path):
         ),
         # aiosmtpd anywhere but the demo
         ("aiosmtpd", lambda m: None if m.startswith("smtpcheck.demo") else "import aiosmtpd"),
+        # the exporter's libraries anywhere but their one module each
+        ("aiohttp", lambda m: None if m == "smtpcheck.serve.app" else "import aiohttp"),
+        (
+            "prometheus_client",
+            lambda m: None if m == "smtpcheck.serve.metrics" else "import prometheus_client",
+        ),
     ],
-    ids=["httpx-in-probe", "click-outside-cli", "aiosmtplib-outside-client", "aiosmtpd"],
+    ids=[
+        "httpx-in-probe",
+        "click-outside-cli",
+        "aiosmtplib-outside-client",
+        "aiosmtpd",
+        "aiohttp-outside-app",
+        "prometheus-client-outside-metrics",
+    ],
 )
 def test_contracts_catch_every_injected_import(tmp_path, library, inject):
     code, output, injected = _lint_copy(tmp_path, inject)

@@ -24,7 +24,7 @@ from smtpcheck.serve.history import History
 from smtpcheck.serve.scheduler import Schedule, Scheduler, place_in_interval
 from smtpcheck.serve.shard import Shard, parse_shard
 from tests.support.gateways import gateway
-from tests.support.servers import RawServer, scripted
+from tests.support.servers import RawServer, Smtpd, scripted
 
 __all__: list[str] = []
 
@@ -93,6 +93,20 @@ async def test_probes_are_spread_and_never_closer_than_the_interval(smtp_server,
     assert view.ready and view.cycle is not None and view.cycle.number >= 2
     assert [g.key for g in view.gateways] == [str(gid) for gid in range(1, 7)]
     assert all(g.report.works for g in view.gateways)
+
+
+async def test_an_aiosmtpd_with_starttls_and_auth_is_checked_in_cycles(
+    smtp_server, tmp_path, options, certs
+):
+    server = await smtp_server(Smtpd(tls_context=certs.good, auth=True))
+    path = tmp_path / "fleet.json"
+    path.write_text(json.dumps([gateway(server.port, gid=5)]))  # STARTTLS required + AUTH
+    scheduler, tracker, history = _scheduler(path, options, interval=1.0)
+    with history:
+        await _run_for(scheduler, 2.5)
+    (state,) = tracker.view().gateways
+    assert state.report.works and state.report.probe is not None, state.report.findings
+    assert state.report.probe.tls is not None and server.counter.logins >= 2  # two cycles
 
 
 async def test_the_per_host_limit_holds_across_a_cycle(smtp_server, tmp_path, options):

@@ -12,11 +12,15 @@ from .certs import CertPaths
 from .layout import Layout
 
 __all__ = [
+    "IMAP_ADDRESS",
     "IMPLICIT_TLS",
     "MYHOSTNAME",
+    "PLAIN_ONLY_HOST",
+    "ImapPorts",
     "Ports",
     "Users",
     "render_dovecot_conf",
+    "render_dovecot_imap",
     "render_main_cf",
     "render_master_cf",
 ]
@@ -44,6 +48,22 @@ class Users:
     postfix_uid: int
     postfix_gid: int
 
+
+@dataclass(frozen=True, slots=True)
+class ImapPorts:
+    """Dovecot's IMAP listeners, when the instance serves IMAP (``start(root, imap=True)``)."""
+
+    starttls: int  # 127.0.0.1: plain IMAP that offers STARTTLS
+    imaps: int  # 127.0.0.1: implicit TLS
+    plain_only: int  # PLAIN_ONLY_HOST: offers no STARTTLS and would take a plaintext LOGIN
+
+
+# IMAP mode: Postfix files mail for this one address into the IMAP user's Maildir (the user
+# logs in with this same name); every other recipient still lands in the sink Maildir.
+IMAP_ADDRESS = "inbox@imap.smtpcheck.test"
+# Another loopback address (all of 127/8 is loopback on Linux), so that Dovecot's per-address
+# `local` block can switch TLS off for one listener only.
+PLAIN_ONLY_HOST = "127.0.0.2"
 
 # Services that expect a TLS ClientHello before the SMTP greeting.
 IMPLICIT_TLS = frozenset({"smtps", "expired", "wrong_name"})
@@ -80,8 +100,15 @@ def _overrides(service: str, certs: CertPaths) -> dict[str, str]:
     return {"syslog_name": f"$multi_instance_name/{service}", **table[service]}
 
 
-def render_main_cf(layout: Layout, certs: CertPaths, users: Users, *, ipv6: bool) -> str:
-    """Return a main.cf that keeps every byte of mail and every look-up on this machine."""
+def render_main_cf(
+    layout: Layout, certs: CertPaths, users: Users, *, ipv6: bool, imap: bool = False
+) -> str:
+    """Return a main.cf that keeps every byte of mail and every look-up on this machine.
+
+    With ``imap``, mail for IMAP_ADDRESS goes to the IMAP user's Maildir instead of the sink.
+    """
+    # The trailing "/" makes each a Maildir; the first table that knows the address wins.
+    mailboxes = f"inline:{{{IMAP_ADDRESS}=imap/}}, static:sink/" if imap else "static:sink/"
     settings = {
         "compatibility_level": "3.6",
         "queue_directory": layout.queue,
@@ -110,7 +137,7 @@ def render_main_cf(layout: Layout, certs: CertPaths, users: Users, *, ipv6: bool
         "alias_maps": "",
         "alias_database": "",
         "virtual_mailbox_domains": "static:all",
-        "virtual_mailbox_maps": "static:sink/",
+        "virtual_mailbox_maps": mailboxes,
         "virtual_mailbox_base": layout.mail,
         "virtual_uid_maps": f"static:{users.postfix_uid}",
         "virtual_gid_maps": f"static:{users.postfix_gid}",
@@ -163,8 +190,12 @@ def render_master_cf(ports: Ports, certs: CertPaths, *, ipv6: bool) -> str:
     return "\n".join(lines) + "\n" + _INTERNAL_SERVICES
 
 
-def render_dovecot_conf(layout: Layout) -> str:
-    """Return a dovecot.conf for a SASL backend only: no protocols, no listeners but auth."""
+def render_dovecot_conf(layout: Layout, imap: _DovecotImap | None = None) -> str:
+    """Return a dovecot.conf for a SASL backend only: no protocols, no listeners but auth.
+
+    With ``imap`` (see `render_dovecot_imap`), it also serves IMAP to the one IMAP user.
+    """
+    imap_userdb, imap_rest = imap if imap is not None else ("", "")
     return f"""\
 instance_name = {layout.name}
 base_dir = {layout.dovecot_run}
@@ -182,7 +213,7 @@ passdb {{
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {layout.dovecot_passwd}
 }}
-userdb {{
+{imap_userdb}userdb {{
   driver = static
   args = uid=dovecot gid=dovecot home=/nonexistent
 }}
@@ -200,4 +231,58 @@ service anvil {{
     mode = 0
   }}
 }}
+{imap_rest}"""
+
+
+# What render_dovecot_conf adds for IMAP: a userdb that must come before the static one (the
+# first userdb that knows a user wins), and the rest, which may follow the SASL settings.
+_DovecotImap = tuple[str, str]
+
+
+def render_dovecot_imap(
+    layout: Layout, ports: ImapPorts, certs: CertPaths, users: Users
+) -> _DovecotImap:
+    """Return the IMAP additions to dovecot.conf: imap(s) on 127.0.0.1, plain on PLAIN_ONLY_HOST."""
+    userdb = f"""\
+# The IMAP user only (its uid, home and Maildir); everyone else falls through to the static userdb.
+userdb {{
+  driver = passwd-file
+  args = username_format=%u {layout.imap_users}
+}}
 """
+    rest = f"""\
+# IMAP for the delivery tests (later settings override the SASL-only ones above).
+protocols = imap
+listen = 127.0.0.1
+ssl = yes
+# "<" reads the file; without it Dovecot starts but every handshake fails. The key and the
+# chain share one file (key first, as Postfix wants it); each setting takes its own part.
+ssl_cert = <{certs.server}
+ssl_key = <{certs.server}
+# virtual(8) writes the Maildir as the postfix user (uid {users.postfix_uid}); Dovecot's mail
+# processes must run as that user too, below the stock first_valid_uid of 500.
+first_valid_uid = {users.postfix_uid}
+mail_location = maildir:~
+service imap-login {{
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {ports.starttls}
+  }}
+  inet_listener imaps {{
+    address = 127.0.0.1
+    port = {ports.imaps}
+    ssl = yes
+  }}
+  inet_listener plain_only {{
+    address = {PLAIN_ONLY_HOST}
+    port = {ports.plain_only}
+  }}
+}}
+# A server that offers no STARTTLS and would take LOGIN in plaintext: only a client's own
+# refusal keeps the password off the wire there.
+local {PLAIN_ONLY_HOST} {{
+  ssl = no
+  disable_plaintext_auth = no
+}}
+"""
+    return userdb, rest

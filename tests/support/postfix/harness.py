@@ -3,7 +3,8 @@
 Root only. Everything (configs, queue, certificates, logs, the Maildir) lives under the given
 directory, ports are picked free at start, and every name is derived from the directory, so two
 instances (the test suite and a benchmark, say) run side by side. Used by tests/postfix/conftest.py
-and by scripts/postfix-instance.
+and by scripts/postfix-instance. ``start(root, imap=True)`` adds Dovecot IMAP and a Maildir that
+Postfix fills for one address (mailbox.py), for tests/delivery.
 """
 
 from __future__ import annotations
@@ -36,9 +37,11 @@ from .config import (
     render_master_cf,
 )
 from .layout import Layout
+from .mailbox import ImapAccess, configure_imap, imap_from_json
 
 __all__ = [
     "HarnessError",
+    "ImapAccess",
     "PostfixInstance",
     "add_users",
     "log_tail",
@@ -53,6 +56,8 @@ _SBIN_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
 _READY_TIMEOUT = 20.0  # seconds; start-up takes about 1 s here, this only bounds a broken start
 _POLL = 0.02
 _BIND_ATTEMPTS = 3
+# Debian's dovecot-core has no IMAP server; dovecot-imapd ships this.
+_IMAP_BINARY = "/usr/lib/dovecot/imap"
 
 
 class HarnessError(RuntimeError):
@@ -70,6 +75,7 @@ class PostfixInstance:
     user: str
     password: str
     maildir: Path
+    imap: ImapAccess | None = None
 
     def to_json(self) -> str:
         """Return the instance as JSON (paths as strings), as scripts/postfix-instance prints it."""
@@ -77,12 +83,14 @@ class PostfixInstance:
         data |= {k: str(v) for k, v in data.items() if isinstance(v, Path)}
         layout = Layout(self.root)
         data |= {"postfix_log": str(layout.postfix_log), "dovecot_log": str(layout.dovecot_log)}
-        return json.dumps(data, indent=2)
+        # default=str: the IMAP side's Path, one level down.
+        return json.dumps(data, indent=2, default=str)
 
     @classmethod
     def from_json(cls, text: str) -> PostfixInstance:
         """Read back what to_json wrote."""
         data: dict[str, Any] = json.loads(text)
+        imap = data.get("imap")
         return cls(
             root=Path(data["root"]),
             host=data["host"],
@@ -91,11 +99,14 @@ class PostfixInstance:
             user=data["user"],
             password=data["password"],
             maildir=Path(data["maildir"]),
+            imap=None if imap is None else imap_from_json(imap),
         )
 
 
-def missing_requirements() -> str | None:
-    """Return why an instance cannot run on this machine, or None when it can."""
+def missing_requirements(*, imap: bool = False) -> str | None:
+    """Return why an instance (with IMAP: ``imap``) cannot run here, or None when it can."""
+    if imap and not Path(_IMAP_BINARY).is_file():
+        return f"{_IMAP_BINARY} missing (apt-get install dovecot-imapd)"
     if os.geteuid() != 0:
         return "needs root (Postfix's master and Dovecot start as root and drop privileges)"
     for program, package in (("postfix", "postfix"), ("dovecot", "dovecot-core")):
@@ -113,8 +124,11 @@ def missing_requirements() -> str | None:
     return None
 
 
-def start(root: Path) -> PostfixInstance:
+def start(root: Path, *, imap: bool = False) -> PostfixInstance:
     """Configure and start an instance in the empty directory ``root``; return how to reach it.
+
+    With ``imap``, Dovecot also serves IMAP, and mail for IMAP_ADDRESS is delivered to a
+    Maildir it serves (see `ImapAccess`); everything else is the same.
 
     Raises:
         HarnessError: a daemon did not start or a port did not answer; the message carries
@@ -126,9 +140,12 @@ def start(root: Path) -> PostfixInstance:
     # Random per instance: a test can only pass by using the fixture's value.
     password = secrets.token_urlsafe(12)
     _write_configs(layout, certs, password, ipv6=ipv6)
+    access = configure_imap(layout, certs, HOST, ipv6=ipv6) if imap else None
     with ExitStack() as undo:
         undo.callback(_quiet_stop, layout)
         _start_dovecot(layout)
+        if access is not None:
+            _wait_for_imap(layout, access, certs)
         ports = _start_postfix_on_free_ports(layout, certs, ipv6=ipv6)
         undo.pop_all()
     instance = PostfixInstance(
@@ -139,6 +156,7 @@ def start(root: Path) -> PostfixInstance:
         user=USER,
         password=password,
         maildir=layout.maildir,
+        imap=access,
     )
     layout.state.write_text(instance.to_json())
     return instance
@@ -233,6 +251,20 @@ def _write_configs(layout: Layout, certs: CertPaths, password: str, *, ipv6: boo
     # Readable by Dovecot's auth process, by nobody else.
     layout.dovecot_passwd.chmod(0o640)
     os.chown(layout.dovecot_passwd, 0, grp.getgrnam("dovecot").gr_gid)
+
+
+def _wait_for_imap(layout: Layout, access: ImapAccess, certs: CertPaths) -> None:
+    verified = ssl.create_default_context(cafile=str(certs.ca))
+    for host, port, context in (
+        (access.host, access.ports.starttls, None),
+        (access.host, access.ports.imaps, verified),
+        (access.plain_only_host, access.ports.plain_only, None),
+    ):
+        _wait_until(
+            lambda host=host, port=port, context=context: _greets(host, port, context, b"* OK "),
+            f"an IMAP greeting on {host}:{port}",
+            layout,
+        )
 
 
 def _has_ipv6() -> bool:
@@ -352,22 +384,25 @@ def _wait_for_ports(layout: Layout, ports: Ports, certs: CertPaths) -> None:
         )
 
 
-def _greets(host: str, port: int, context: ssl.SSLContext | None) -> bool:
-    """Return True once ``port`` completes the TLS handshake (if any) and sends a 220 greeting."""
+def _greets(
+    host: str, port: int, context: ssl.SSLContext | None, greeting: bytes = b"220 "
+) -> bool:
+    """Return True once ``port`` completes the TLS handshake (if any) and sends ``greeting``."""
     try:
         with socket.create_connection((host, port), timeout=2) as raw:
             if context is None:
-                return _read_greeting(raw)
+                return _read_greeting(raw, greeting)
             with context.wrap_socket(raw, server_hostname="localhost") as tls:
-                return _read_greeting(tls)
+                return _read_greeting(tls, greeting)
     except OSError:  # refused while master binds, reset, ssl.SSLError, timeout
         return False
 
 
-def _read_greeting(sock: socket.socket) -> bool:
+def _read_greeting(sock: socket.socket, expected: bytes) -> bool:
     greeting = sock.recv(512)
+    # QUIT ends an SMTP session; to IMAP it is a bad command, and the close ends it anyway.
     sock.sendall(b"QUIT\r\n")
-    return greeting.startswith(b"220 ")
+    return greeting.startswith(expected)
 
 
 def _wait_until(ready: Any, what: str, layout: Layout) -> None:

@@ -81,3 +81,13 @@ class Layout:
     @property
     def auth_socket(self) -> Path:
         return self.dovecot_run / "auth-postfix"
+
+    @property
+    def imap_maildir(self) -> Path:
+        # "imap/" in virtual_mailbox_maps (config.py, IMAP mode): the one IMAP user's Maildir.
+        return self.mail / "imap"
+
+    @property
+    def imap_users(self) -> Path:
+        # The IMAP user's userdb entry (uid, home, Maildir); looked up before the static userdb.
+        return self.root / "dovecot" / "imap-users"
