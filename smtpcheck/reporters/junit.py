@@ -18,7 +18,15 @@ from datetime import UTC, datetime
 from smtpcheck.defaults import FAIL_ON
 from smtpcheck.reporters._common import endpoint_text, gateway_name, json_text
 from smtpcheck.reporters.base import RenderOptions
-from smtpcheck.results import Finding, GatewayReport, ProbeResult, Report, Severity, Status
+from smtpcheck.results import (
+    Finding,
+    GatewayReport,
+    ProbeResult,
+    Report,
+    Severity,
+    Status,
+    worst_first,
+)
 
 __all__ = ["render_junit"]
 
@@ -131,7 +139,7 @@ def _testcase(classname: str, case: _Case) -> ET.Element:
     element = ET.Element(
         "testcase", classname=classname, name=case.name, time=f"{_finite(case.seconds):.3f}"
     )
-    ordered = _ordered(case.findings)
+    ordered = worst_first(case.findings)
     lines = [_line(f) for f in ordered]
     if case.status is Status.SKIPPED:
         ET.SubElement(element, "skipped", message="\n".join(lines) or "not an SMTP gateway")
@@ -150,13 +158,9 @@ def _testcase(classname: str, case: _Case) -> ET.Element:
 
 def _block(case: _Case) -> str:
     """Return the case's lines for the suite's output: a passing case's findings, the details."""
-    findings = [] if case.status in _OUTCOMES else [_line(f) for f in _ordered(case.findings)]
+    findings = [] if case.status in _OUTCOMES else [_line(f) for f in worst_first(case.findings)]
     lines = [*findings, *case.details]
     return "\n".join([case.name, *(f"  {line}" for line in lines)]) if lines else ""
-
-
-def _ordered(findings: Iterable[Finding]) -> list[Finding]:
-    return sorted(findings, key=lambda f: (-f.severity.rank, f.code))
 
 
 def _details(gateway: GatewayReport, *, verbose: bool) -> Iterator[str]:

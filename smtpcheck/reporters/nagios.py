@@ -22,7 +22,15 @@ from smtpcheck.reporters._common import (
     step_keys,
 )
 from smtpcheck.reporters.base import RenderOptions
-from smtpcheck.results import Finding, GatewayKind, GatewayReport, Report, Severity, Status
+from smtpcheck.results import (
+    Finding,
+    GatewayKind,
+    GatewayReport,
+    Report,
+    Severity,
+    Status,
+    worst_first,
+)
 
 __all__ = [
     "NagiosState",
@@ -160,7 +168,7 @@ def _focus(report: Report) -> str | None:
     badness, name, findings = max(candidates, key=lambda c: c[0], default=(0, "", []))
     if not badness or not findings:
         return None
-    first = _ordered(findings)[0]
+    first = worst_first(findings)[0]
     more = f" (+{len(findings) - 1} more)" if len(findings) > 1 else ""
     return f"{name}: {first.code} {first.slug}{more}"
 
@@ -172,12 +180,8 @@ def _by_source(findings: tuple[Finding, ...]) -> dict[str, list[Finding]]:
     return grouped
 
 
-def _ordered(findings: list[Finding] | tuple[Finding, ...]) -> list[Finding]:
-    return sorted(findings, key=lambda f: (-f.severity.rank, f.code))
-
-
 def _summary_of(findings: list[Finding] | tuple[Finding, ...]) -> str:
-    ordered = _ordered(findings)
+    ordered = worst_first(findings)
     first = f"{ordered[0].code} {ordered[0].message}"
     rest = [f.code for f in ordered[1:]]
     return first + (f" (+{len(rest)} more: {', '.join(rest)})" if rest else "")
@@ -203,7 +207,7 @@ def _gateway_line(gateway: GatewayReport) -> str:
     if gateway.findings and gateway.status is not Status.OK:
         facts.append(_summary_of(gateway.findings))
     elif gateway.findings:
-        facts.append("info " + ", ".join(f.code for f in _ordered(gateway.findings)))
+        facts.append("info " + ", ".join(f.code for f in worst_first(gateway.findings)))
     return _flat(f"{line} - {'; '.join(facts)}" if facts else line)
 
 

@@ -36,6 +36,7 @@ from smtpcheck.results import (
     Status,
     Suggestion,
     TlsInfo,
+    worst_first,
 )
 
 __all__ = ["render_text"]
@@ -203,12 +204,12 @@ def _verdict(gateway: GatewayReport) -> str:
     problems = [f for f in gateway.findings if f.severity is not Severity.INFO]
     if not problems:
         return "works"
-    worst = min(problems, key=lambda f: (-f.severity.rank, f.code))
+    worst = worst_first(problems)[0]
     return f"works, but {worst.code} {worst.slug}"
 
 
 def _findings(findings: Iterable[Finding], paint: Painter) -> Iterator[Line]:
-    for finding in sorted(findings, key=lambda f: (-f.severity.rank, f.code)):
+    for finding in worst_first(findings):
         severity = pad(paint(finding.severity, _SEVERITY_STYLE[finding.severity]), _TAG_WIDTH)
         code = pad(finding.code, _CODE_WIDTH)
         yield f"{_DETAIL}{severity} {code}  {printable(finding.message)}", _MESSAGE

@@ -38,6 +38,7 @@ from smtpcheck.results.report import (
     Suggestion,
     Summary,
     status_of,
+    worst_first,
 )
 
 __all__ = [
@@ -68,4 +69,5 @@ __all__ = [
     "TlsMode",
     "is_file_source",
     "status_of",
+    "worst_first",
 ]

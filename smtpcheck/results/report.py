@@ -26,6 +26,7 @@ __all__ = [
     "Suggestion",
     "Summary",
     "status_of",
+    "worst_first",
 ]
 
 
@@ -168,6 +169,14 @@ class Report:
         if any(g.status in (Status.FAILED, Status.ERROR) for g in self.gateways):
             return True
         return any(f.severity.rank >= fail_on.rank for f in self.all_findings())
+
+
+def worst_first(findings: Iterable[Finding]) -> list[Finding]:
+    """Return the findings in the order people read them: worst severity first, then by code.
+
+    Every format and the status page name the same finding first this way.
+    """
+    return sorted(findings, key=lambda f: (-f.severity.rank, f.code))
 
 
 def status_of(findings: Iterable[Finding], works: bool | None = None) -> Status:

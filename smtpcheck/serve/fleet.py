@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
-from smtpcheck.results import Finding, GatewayReport, Severity, Status
+from smtpcheck.results import Finding, GatewayReport, Severity, Status, worst_first
 from smtpcheck.serve.view import Change, CycleStats, FleetView, GatewayState
 
 __all__ = ["FleetTracker", "StateHistory"]
@@ -124,7 +124,7 @@ class FleetTracker:
 
 def _first_finding(report: GatewayReport) -> Finding | None:
     """Return the finding a person reads first: the worst, then the lowest code."""
-    ordered = sorted(report.findings, key=lambda f: (-f.severity.rank, f.code))
+    ordered = worst_first(report.findings)
     if not ordered or (ordered[0].severity is Severity.INFO and report.status is Status.OK):
         return None
     return ordered[0]

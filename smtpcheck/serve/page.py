@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 from smtpcheck.defaults import CERT_WARN_DAYS
 from smtpcheck.reporters import printable
-from smtpcheck.results import Finding, GatewayReport, Status
+from smtpcheck.results import Finding, GatewayReport, Status, worst_first
 from smtpcheck.serve.view import FleetView, GatewayState
 
 __all__ = ["STATUS_ORDER", "render_page"]
@@ -136,7 +136,7 @@ def _banner(view: FleetView, now: float) -> str:
 def _sources(findings: tuple[Finding, ...]) -> str:
     if not findings:
         return ""
-    items = "".join(_source_finding(f) for f in _worst_first(findings))
+    items = "".join(_source_finding(f) for f in worst_first(findings))
     return f'<section class="sources"><h2>The gateway list</h2><ul>{items}</ul></section>\n'
 
 
@@ -181,17 +181,12 @@ def _endpoint(report: GatewayReport) -> str:
 def _finding(findings: tuple[Finding, ...]) -> str:
     if not findings:
         return ""
-    worst, *rest = _worst_first(findings)
+    worst, *rest = worst_first(findings)
     more = f' <span class="more">+{len(rest)} more</span>' if rest else ""
     return (
         f'<span class="code" title="{_text(worst.slug)}">{_text(worst.code)}</span> '
         f'<span class="message">{_text(worst.message)}</span>{more}{_fix(worst)}'
     )
-
-
-def _worst_first(findings: tuple[Finding, ...]) -> list[Finding]:
-    # The same order as the text format, so both name the same finding first.
-    return sorted(findings, key=lambda f: (-f.severity.rank, f.code))
 
 
 def _fix(finding: Finding) -> str:
