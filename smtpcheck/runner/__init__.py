@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Awaitable, Callable, Coroutine, Hashable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager, contextmanager
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from smtpcheck.config.javamail import SmtpSettings
 from smtpcheck.defaults import CHECK_TIMEOUT, CONCURRENCY, PER_HOST
@@ -35,7 +35,11 @@ __all__ = [
     "Watch",
     "probe_all",
     "probe_key",
+    "sleep_until",
+    "unless_stopped",
 ]
+
+T = TypeVar("T")
 
 #: Called with (targets done, targets in all) each time a probe ends.
 Progress = Callable[[int, int], None]
@@ -155,7 +159,7 @@ async def probe_all(
     async def attempt(indexes: list[int]) -> ProbeResult:
         settings = targets[indexes[0]]
         if not_before is not None:  # identical targets go at the earliest of their times
-            await _until(min(not_before[index] for index in indexes))
+            await sleep_until(min(not_before[index] for index in indexes))
         keys = await _addresses(settings, resolve, resolve_timeout)
         breaker = _breaker_key(keys, settings)
         async with slots.probe(keys):
@@ -168,7 +172,7 @@ async def probe_all(
     async def run_one(indexes: list[int]) -> None:
         nonlocal done
         settings = targets[indexes[0]]
-        outcome = await _unless_stopped(attempt(indexes), stop) or _interrupted(settings)
+        outcome = await unless_stopped(attempt(indexes), stop) or _interrupted(settings)
         for index in indexes:
             outcomes[index] = outcome
             if on_done is not None:
@@ -219,7 +223,7 @@ class _Running:
             self._watch.waiting([self._names[index] for index in now])
 
 
-async def _until(moment: float) -> None:
+async def sleep_until(moment: float) -> None:
     """Sleep until the event loop's clock reads ``moment`` (at once when it is past)."""
     delay = moment - asyncio.get_running_loop().time()
     if delay > 0:
@@ -277,9 +281,7 @@ def _shared(outcome: ProbeResult, settings: SmtpSettings) -> ProbeResult:
     return dataclasses.replace(outcome, shared=note, transcript=(note,))
 
 
-async def _unless_stopped(
-    work: Coroutine[Any, Any, ProbeResult], stop: asyncio.Event | None
-) -> ProbeResult | None:
+async def unless_stopped(work: Awaitable[T], stop: asyncio.Event | None) -> T | None:
     """Return what ``work`` returns, or None when ``stop`` is set first (``work`` is cancelled)."""
     if stop is None:
         return await work
@@ -287,6 +289,9 @@ async def _unless_stopped(
     stopped = asyncio.ensure_future(stop.wait())
     try:
         await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    except BaseException:  # the caller itself was cancelled: the work must not outlive it
+        task.cancel()
+        raise
     finally:
         stopped.cancel()
     if not task.done():

@@ -11,9 +11,10 @@ across the cycle. The gateway list is loaded again every ``refresh`` seconds and
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from smtpcheck.errors import SmtpcheckError
@@ -22,6 +23,7 @@ from smtpcheck.pipeline.inventory import Inventory, LintOptions, collect
 from smtpcheck.pipeline.sources import Sources
 from smtpcheck.reporters import gateway_keys
 from smtpcheck.results import GatewayReport
+from smtpcheck.runner import sleep_until, unless_stopped
 from smtpcheck.serve.fleet import FleetTracker
 from smtpcheck.serve.shard import Shard
 from smtpcheck.serve.view import CycleStats, GatewayState
@@ -78,11 +80,11 @@ class Scheduler:
         """Load the list, then check the fleet cycle after cycle until ``stop`` is set."""
         reloading = asyncio.create_task(self._reloads(stop))
         try:
-            await _first(self._loaded.wait(), stop)
+            await unless_stopped(self._loaded.wait(), stop)
             while not stop.is_set():
                 started = asyncio.get_running_loop().time()
                 await self._cycle(started, stop)
-                await _first(_sleep_until(started + self._schedule.interval_s), stop)
+                await unless_stopped(sleep_until(started + self._schedule.interval_s), stop)
         finally:
             reloading.cancel()
             for task in (reloading, *self._probes.values()):
@@ -140,7 +142,8 @@ class Scheduler:
             await self._load()
             wait = self._schedule.refresh_s if self._inventory is not None else _FIRST_RETRY
             self._reload.clear()
-            await _first(asyncio.wait_for(self._reload.wait(), wait), stop)
+            with contextlib.suppress(TimeoutError):  # no SIGHUP: time for the next reload
+                await unless_stopped(asyncio.wait_for(self._reload.wait(), wait), stop)
 
     async def _load(self) -> None:
         schedule = self._schedule
@@ -166,21 +169,3 @@ class Scheduler:
         async with asyncio.timeout(self._schedule.probe_timeout_s):
             report = await check_inventory(one, self._schedule.lint.selection, self._schedule.check)
         return self._tracker.update(key, report.gateways[0])
-
-
-async def _sleep_until(moment: float) -> None:
-    delay = moment - asyncio.get_running_loop().time()
-    if delay > 0:
-        await asyncio.sleep(delay)
-
-
-async def _first(work: Awaitable[object], stop: asyncio.Event) -> None:
-    """Wait for ``work`` or for ``stop``, whichever comes first (a timeout ends it too)."""
-    task = asyncio.ensure_future(work)
-    stopping = asyncio.ensure_future(stop.wait())
-    try:
-        await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for pending in (task, stopping):
-            pending.cancel()
-        await asyncio.gather(task, stopping, return_exceptions=True)
