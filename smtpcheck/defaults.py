@@ -11,6 +11,9 @@ __all__ = [
     "CERT_WARN_DAYS",
     "CHECK_TIMEOUT",
     "CONCURRENCY",
+    "DELIVERY_PASSWORD_ENV",
+    "DELIVERY_TIMEOUT",
+    "DELIVERY_TIMEOUT_MAX",
     "DISCOVER_TIMEOUT",
     "FAIL_ON",
     "FORMAT",
@@ -43,3 +46,10 @@ FAIL_ON = "error"
 #: Bytes of one panel API answer, counted decoded, past which it is refused: a fleet's gateway
 #: list is a few MB, and a small compressed answer must not inflate into gigabytes.
 API_ANSWER_LIMIT = 64 * 1024 * 1024
+
+#: Seconds `--expect-delivery` looks for the test message after the server's 250.
+DELIVERY_TIMEOUT = 30.0
+#: The longest `--delivery-timeout` taken: a health check waits for nothing for an hour.
+DELIVERY_TIMEOUT_MAX = 600.0
+#: The environment variable the mailbox (or the catcher's basic-auth) password is read from.
+DELIVERY_PASSWORD_ENV = "SMTPCHECK_DELIVERY_PASSWORD"

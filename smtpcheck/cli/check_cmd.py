@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import click
 
 from smtpcheck.cli.api_options import ApiOptions, api_options, sources_of
+from smtpcheck.cli.delivery_options import SendArgs, delivery_options
 from smtpcheck.cli.exits import signal_exit_code, unusable_answer
 from smtpcheck.cli.help import GroupedCommand
 from smtpcheck.cli.options import FilePath, ReportOptions, report_options
@@ -23,20 +24,6 @@ if TYPE_CHECKING:
     from smtpcheck.results import Report
 
 __all__ = ["check"]
-
-
-def _address(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    from smtpcheck.config.address import address_problem
-
-    if value is None:
-        return None
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:  # bytes that were not UTF-8 on the command line
-        raise click.BadParameter(f"{value!r} is not UTF-8 text") from None
-    if problem := address_problem(value):
-        raise click.BadParameter(f"{value!r} is not an e-mail address: {problem}")
-    return value
 
 
 @click.command(cls=GroupedCommand)
@@ -57,19 +44,7 @@ def _address(ctx: click.Context, param: click.Parameter, value: str | None) -> s
     show_default=True,
     help="Warn when a server certificate expires within this many days.",
 )
-@click.option(
-    "--send-to",
-    metavar="ADDR",
-    callback=_address,
-    help="Really send one small test message to ADDR (nothing is sent without this).",
-)
-@click.option(
-    "--from",
-    "mail_from",
-    metavar="ADDR",
-    callback=_address,
-    help="Sender of the test message [default: each gateway's default_from_address].",
-)
+@delivery_options
 @click.option(
     "--suggest",
     is_flag=True,
@@ -90,8 +65,7 @@ def check(
     concurrency: int,
     probing: ProbeArgs,
     cert_warn_days: int,
-    send_to: str | None,
-    mail_from: str | None,
+    sending: SendArgs,
     suggest: bool,
     try_ports: tuple[int, ...],
     write_fixed: Path | None,
@@ -102,7 +76,7 @@ def check(
     SOURCE is a gateway JSON file, a directory (every *.json below it) or - for standard input.
     With --api-url or --region the panel API's list is checked too, and SOURCE is optional.
     Each probe goes as far as the config asks: greeting, EHLO, TLS, certificate, AUTH, QUIT.
-    Nothing is sent unless --send-to is given.
+    Nothing is sent unless --send-to is given; --expect-delivery then checks that it arrives.
     """
     from smtpcheck.pipeline.check import CheckOptions, run_check
 
@@ -113,7 +87,10 @@ def check(
         raise click.UsageError("--try-port needs --suggest (or --write-fixed)")
     lint = report.lint()
     run_sources = sources_of(sources, api)
-    probe = probing.options(send_to=send_to, mail_from=mail_from, transcript=report.verbose)
+    delivery = sending.delivery(ca_file=probing.ca_file)
+    probe = probing.options(
+        send_to=sending.send_to, mail_from=sending.mail_from, transcript=report.verbose
+    )
     with progress_bar() as progress:
         options = CheckOptions(
             probe=probe,
@@ -121,6 +98,7 @@ def check(
             cert_warn_days=cert_warn_days,
             progress=progress,
             suggest=try_ports if suggest else None,
+            delivery=delivery,
         )
         run = run_check(run_sources, lint, options, fix=write_fixed is not None)
     if run.interrupted is not None:

@@ -17,7 +17,7 @@ from smtpcheck.cli.exits import EXIT_ERROR, EXIT_FAIL, EXIT_OK, signal_exit_code
 __all__ = ["EXAMPLES", "GROUPS", "HEADINGS", "OTHER", "GroupedCommand", "exit_codes"]
 
 #: The headings options are listed under, in this order; `OTHER` comes last.
-HEADINGS = ("Serve", "Output", "Selection", "Probe", "Suggest", "Panel API")
+HEADINGS = ("Serve", "Output", "Selection", "Probe", "Delivery", "Suggest", "Panel API")
 #: Where an option that no table names is listed.
 OTHER = "Options"
 
@@ -42,13 +42,17 @@ _PROBE = dict.fromkeys(
     ),
     "Probe",
 )
+_DELIVERY = dict.fromkeys(
+    ("--expect-delivery", "--delivery-timeout", "--keep-delivered", "--delivery-password-env"),
+    "Delivery",
+)
 _SUGGEST = dict.fromkeys(("--suggest", "--try-port", "--write-fixed"), "Suggest")
 _PANEL = dict.fromkeys(("--api-url", "--region", "--hash", "--login", "--api-timeout"), "Panel API")
 
 #: Each command's options by heading, by their long name.
 GROUPS: Mapping[str, Mapping[str, str]] = {
     "validate": {**_OUTPUT, **_SELECTION, **_PANEL},
-    "check": {**_OUTPUT, **_SELECTION, **_PROBE, **_SUGGEST, **_PANEL},
+    "check": {**_OUTPUT, **_SELECTION, **_PROBE, **_DELIVERY, **_SUGGEST, **_PANEL},
     # discover has no config: --try-port chooses what it probes, and the login is its own.
     "discover": {
         **_OUTPUT,
@@ -64,6 +68,7 @@ GROUPS: Mapping[str, Mapping[str, str]] = {
         "--label": "Output",
         **_SELECTION,
         **_PROBE,
+        **_DELIVERY,
         **_PANEL,
     },
     "schema": _OUTPUT,
@@ -91,6 +96,11 @@ EXAMPLES: Mapping[str, tuple[tuple[str, str], ...]] = {
         (
             "Run as a Nagios or Icinga plugin:",
             "smtpcheck check --format nagios --timeout 5 gateways/",
+        ),
+        (
+            "In CI: send a test message and check that it reaches the Mailpit beside it:",
+            "smtpcheck check --send-to ci@example.test --expect-delivery "
+            "mailpit+http://localhost:8025 configs/ci-mailpit.json",
         ),
     ),
     "discover": (

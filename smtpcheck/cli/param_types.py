@@ -8,13 +8,16 @@ from typing import Any
 
 import click
 
-__all__ = ["SECONDS", "TEXT", "FilePath"]
+__all__ = ["SECONDS", "TEXT", "FilePath", "seconds_up_to"]
 
 
 class _Seconds(click.ParamType):  # type: ignore[type-arg]
     """A duration in seconds: a finite number above 0 ("nan" and "inf" are numbers to float)."""
 
     name = "seconds"
+
+    def __init__(self, maximum: float | None = None) -> None:
+        self.maximum = maximum
 
     def convert(
         self, value: Any, param: click.Parameter | None, ctx: click.Context | None
@@ -25,10 +28,17 @@ class _Seconds(click.ParamType):  # type: ignore[type-arg]
             self.fail(f"{value!r} is not a number of seconds", param, ctx)
         if not math.isfinite(number) or number <= 0:
             self.fail(f"{value!r}: give a number of seconds above 0", param, ctx)
+        if self.maximum is not None and number > self.maximum:
+            self.fail(f"{value!r}: at most {self.maximum:g} seconds", param, ctx)
         return number
 
 
 SECONDS = _Seconds()
+
+
+def seconds_up_to(maximum: float) -> click.ParamType:  # type: ignore[type-arg]
+    """Return a duration type that also refuses more than ``maximum`` seconds."""
+    return _Seconds(maximum)
 
 
 def _unencodable(value: str) -> bool:

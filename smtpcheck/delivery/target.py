@@ -6,7 +6,6 @@ appears in `CatcherTarget.display`, in a repr or in a `CatcherError` message.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Literal
@@ -14,6 +13,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 from smtpcheck.errors import SmtpcheckError
 from smtpcheck.redaction import MASK, scrub
+from smtpcheck.results.sent import TOKEN_HEADER, message_id_for, valid_token
 
 __all__ = [
     "CATCHER_KINDS",
@@ -32,12 +32,6 @@ CatcherKind = Literal["mailpit", "mailhog", "maildev", "smtp4dev", "imap"]
 #: The catchers `parse_target` takes (the mailbox has a URL of its own: `imap.parse_mailbox`).
 CATCHER_KINDS: tuple[CatcherKind, ...] = ("mailpit", "mailhog", "maildev", "smtp4dev")
 
-#: The header every test message carries its token in.
-TOKEN_HEADER = "X-Smtpcheck-Token"
-
-# Letters and digits only: the token goes into search queries of four syntaxes (Mailpit's
-# words and quotes, MailHog's regex under MongoDB, query strings), where nothing needs escaping.
-_TOKEN = re.compile(r"[A-Za-z0-9]{8,64}")
 _MAILBOX_SCHEMES = ("imap", "imaps")
 
 
@@ -119,22 +113,6 @@ def parse_target(url: str) -> CatcherTarget:
         username=unquote(parts.username) if parts.username is not None else None,
         password=unquote(parts.password) if parts.password is not None else None,
     )
-
-
-def valid_token(token: str) -> str:
-    """Return ``token`` if catchers can search for it as it is (8–64 letters and digits).
-
-    Raises:
-        ValueError: it is not.
-    """
-    if not _TOKEN.fullmatch(token):
-        raise ValueError("a delivery token is 8 to 64 ASCII letters and digits")
-    return token
-
-
-def message_id_for(token: str, domain: str) -> str:
-    """Return the Message-ID a test message with ``token`` carries: the token is findable in it."""
-    return f"<smtpcheck.{valid_token(token)}@{domain}>"
 
 
 def _shown(url: str) -> str:

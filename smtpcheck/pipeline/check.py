@@ -12,7 +12,7 @@ import asyncio
 import dataclasses
 import functools
 import signal
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -36,6 +36,7 @@ from smtpcheck.pipeline.stopping import Interruption
 from smtpcheck.probe.network import shared_resolver
 from smtpcheck.probe.session import ProbeOptions, probe_gateway
 from smtpcheck.results import (
+    DeliveryResult,
     FailureKind,
     Finding,
     GatewayReport,
@@ -56,6 +57,7 @@ from smtpcheck.rules.base import ProbedGateway, SmtpGateway
 from smtpcheck.runner import Progress, RunLimits, Watch, probe_all
 
 if TYPE_CHECKING:
+    from smtpcheck.delivery.polling import DeliveryOptions
     from smtpcheck.pipeline.fixing import FixedGateway
 
 __all__ = [
@@ -88,6 +90,7 @@ class CheckOptions:
     progress: Progress | Watch | None = None  # called as probes end: (done, total)
     # --suggest: the ports to try on each failed gateway's host (empty: the usual ones); None: off
     suggest: tuple[int, ...] | None = None
+    delivery: DeliveryOptions | None = None  # --expect-delivery: where the message must arrive
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,12 +184,50 @@ async def check_inventory(
         options.probe, resolver=shared_resolver(options.probe.resolver)
     )
 
+    def report(index: int, built: GatewayReport) -> None:
+        reports[index] = built
+        if on_report is not None:
+            on_report(index, built)
+
+    deliveries = None
+    if options.delivery is not None:
+        from smtpcheck.pipeline.delivering import Deliveries  # only --expect-delivery looks
+
+        deliveries = Deliveries(options.delivery, stop=stop)
+    followers: list[asyncio.Task[None]] = []
+
     def done(position: int, result: ProbeResult) -> None:
         index, gateway, findings = probed[position]
-        reports[index] = _probed_report(gateway, findings, result, options, selection)
-        if on_report is not None:
-            on_report(index, reports[index])
+        if deliveries is None or result.sent is None or not result.ok:
+            report(index, _probed_report(gateway, findings, result, options, selection))
+            return
+        delivery = deliveries.check(result.sent)
+        built = _after_delivery(gateway, findings, result, delivery, options, selection)
+        followers.append(asyncio.create_task(_then(built, functools.partial(report, index))))
 
+    try:
+        await _probe_all(probed, probe_options, options, stop, not_before, done)
+        await asyncio.gather(*followers)
+    finally:
+        if deliveries is not None:
+            await deliveries.aclose()
+    if options.suggest is not None and not (stop is not None and stop.is_set()):
+        await _suggest(reports, [(index, gateway) for index, gateway, _ in probed], options)
+    gateways = tuple(reports[index] for index in range(len(inventory.entries)))
+    run_findings = inventory.findings
+    if not probed:  # a run that probed nothing must not pass (SC011)
+        run_findings += tuple(nothing_probed(inventory.entries, selection))
+    return stamped_report(gateways, run_findings, started=started)
+
+
+async def _probe_all(
+    probed: list[tuple[int, SmtpGateway, list[Finding]]],
+    probe_options: ProbeOptions,
+    options: CheckOptions,
+    stop: asyncio.Event | None,
+    not_before: Callable[[int], float] | None,
+    done: Callable[[int, ProbeResult], None],
+) -> None:
     await probe_all(
         [gateway.settings for _, gateway, _ in probed],
         functools.partial(probe_gateway, options=probe_options),
@@ -199,13 +240,31 @@ async def check_inventory(
         not_before=None if not_before is None else [not_before(i) for i, _, _ in probed],
         on_done=done,
     )
-    if options.suggest is not None and not (stop is not None and stop.is_set()):
-        await _suggest(reports, [(index, gateway) for index, gateway, _ in probed], options)
-    gateways = tuple(reports[index] for index in range(len(inventory.entries)))
-    run_findings = inventory.findings
-    if not probed:  # a run that probed nothing must not pass (SC011)
-        run_findings += tuple(nothing_probed(inventory.entries, selection))
-    return stamped_report(gateways, run_findings, started=started)
+
+
+async def _then(built: Awaitable[GatewayReport], report: Callable[[GatewayReport], None]) -> None:
+    report(await built)
+
+
+async def _after_delivery(
+    gateway: SmtpGateway,
+    findings: list[Finding],
+    result: ProbeResult,
+    check: Awaitable[DeliveryResult | None],
+    options: CheckOptions,
+    selection: Selection,
+) -> GatewayReport:
+    """Build a report once the test message's delivery is known (or the run was stopped)."""
+    try:
+        delivery = await check
+    except Exception as exc:  # a bug in the delivery check is SC901 for this gateway
+        return gateway_report(
+            gateway.entry, [*findings, internal_finding(exc, gateway.entry)], probe=result
+        )
+    if delivery is None:
+        stopped = interrupted("the run was stopped before the test message's delivery was seen")
+        return gateway_report(gateway.entry, [*findings, stopped], probe=result)
+    return _probed_report(gateway, findings, result, options, selection, delivery)
 
 
 def _waited_for(gateway: SmtpGateway) -> str:
@@ -288,6 +347,7 @@ def _probed_report(
     result: ProbeResult,
     options: CheckOptions,
     selection: Selection,
+    delivery: DeliveryResult | None = None,
 ) -> GatewayReport:
     failure = result.failure
     if failure is not None and failure.kind is FailureKind.INTERNAL:
@@ -306,9 +366,10 @@ def _probed_report(
         cert_warn_days=options.cert_warn_days,
         slow_greeting_ms=options.slow_greeting_ms,
         library=options.probe.profile.library,
+        delivery=delivery,
     )
     try:
         findings = findings + run_live_rules(probed, selection)
     except Exception as exc:  # a bug in a live rule is SC901 for this gateway, not a crash
         findings = [*findings, internal_finding(exc, gateway.entry)]
-    return gateway_report(gateway.entry, findings, probe=result)
+    return gateway_report(gateway.entry, findings, probe=result, delivery=delivery)

@@ -16,6 +16,8 @@ from smtpcheck.config.documents import GatewayEntry, SourceDocument
 from smtpcheck.errors import UsageError
 from smtpcheck.redaction import redact
 from smtpcheck.results import (
+    DeliveryOutcome,
+    DeliveryResult,
     Endpoint,
     Finding,
     GatewayReport,
@@ -25,6 +27,7 @@ from smtpcheck.results import (
     Status,
     Suggestion,
     status_of,
+    works,
 )
 from smtpcheck.rules import (
     Selection,
@@ -99,19 +102,24 @@ def gateway_report(
     probe: ProbeResult | None = None,
     suggestion: Suggestion | None = None,
     endpoint: Endpoint | None = None,
+    delivery: DeliveryResult | None = None,
 ) -> GatewayReport:
     """Build one gateway's report, deciding its status from its findings.
 
     ``endpoint``: where JavaMail connects, when that is not what the params say (SC207).
+    ``delivery``: what `--expect-delivery` found of the test message.
     """
     if any(f.code in _CHECK_NOT_RUN for f in findings):
+        status = Status.ERROR
+    elif delivery is not None and delivery.outcome is DeliveryOutcome.UNREACHABLE:
+        # What was asked (did it arrive?) could not be answered: the run must not pass (SC803).
         status = Status.ERROR
     elif not entry.is_smtp:
         # Not probed; an error here is about the entry itself (SC002, SC005…).
         has_error = any(f.severity is Severity.ERROR for f in findings)
         status = Status.FAILED if has_error else Status.SKIPPED
     else:
-        status = status_of(findings, None if probe is None else probe.ok)
+        status = status_of(findings, works(probe, delivery))
     settings = entry.settings
     return GatewayReport(
         id=entry.id,
@@ -125,6 +133,7 @@ def gateway_report(
         probe=probe,
         suggestion=suggestion,
         position=entry.position,
+        delivery=delivery,
     )
 
 

@@ -17,7 +17,15 @@ from typing import Protocol, TypeVar
 from smtpcheck.probe.failures import StageFailure
 from smtpcheck.probe.transcript import Transcript
 from smtpcheck.redaction import redact
-from smtpcheck.results import FailureKind, PortHint, ProbeFailure, ProbeResult, ProbeStep, TlsInfo
+from smtpcheck.results import (
+    FailureKind,
+    PortHint,
+    ProbeFailure,
+    ProbeResult,
+    ProbeStep,
+    SentMessage,
+    TlsInfo,
+)
 
 R = TypeVar("R", bound="Reply")
 
@@ -71,6 +79,7 @@ class Recorder:
     auth: tuple[str, ...] = ()
     port_hint: PortHint | None = None
     cut: str | None = None  # the stage the overall deadline (or the run stopping) cut short
+    sent: SentMessage | None = None  # the test message, once the server accepted it
 
     def record(
         self,
@@ -166,6 +175,7 @@ class Recorder:
             auth_mechanisms=self.auth,
             port_hint=self.port_hint,
             transcript=self.transcript.lines,
+            sent=self.sent,
         )
         return redact(result, secrets)
 

@@ -35,7 +35,14 @@ from smtpcheck.probe.recorder import Recorder, first_line
 from smtpcheck.probe.tls import watch_handshake
 from smtpcheck.probe.transcript import Transcript
 from smtpcheck.redaction import reveal
-from smtpcheck.results import FailureKind, ProbeFailure, ProbeResult, TlsInfo, TlsMode
+from smtpcheck.results import (
+    FailureKind,
+    ProbeFailure,
+    ProbeResult,
+    SentMessage,
+    TlsInfo,
+    TlsMode,
+)
 
 __all__ = ["ProbeOptions", "probe_gateway"]
 
@@ -291,10 +298,23 @@ class _Probe:
 
         message = build_test_message(sender=sender, recipient=recipient, domain=self.o.ehlo_name)
         self.rec.transcript.command([b"DATA"])
-        self.rec.transcript.note(f"the test message, {len(message)} bytes")
+        self.rec.transcript.note(
+            f"the test message, {len(message.data)} bytes, token {message.token}"
+        )
         with self.rec.step("data", self._translate) as step:
-            reply = await client.data(message)
+            reply = await client.data(message.data)
             step.detail, step.reply_code = first_line(reply), reply.code
+        # Delivery latency counts from the 250 (RFC 5321 §4.1.1.4: the server took
+        # responsibility for the message then).
+        self.rec.sent = SentMessage(
+            token=message.token,
+            message_id=message.message_id,
+            sender=sender,
+            recipient=recipient,
+            subject=message.subject,
+            text=message.text,
+            accepted_at=time.perf_counter(),
+        )
         self.rec.transcript.reply(reply.code, reply.message)
 
     async def _quit(self, client: Client) -> None:

@@ -7,7 +7,8 @@ Renaming or removing a key, or changing what a value means, needs a new ``schema
 Schema 2 (from 1): each gateway has ``works`` (true, false, or null when not probed) beside its
 findings, ``status`` is ``failed`` only for a gateway that does not work (or, not probed, has an
 error finding), the endpoint says ``starttls_required``, and the probe's always-null ``skipped``
-key is gone; since then the head has gained ``started`` and ``host``. `json_shape` types every
+key is gone; since then the head has gained ``started`` and ``host``, and each gateway
+``delivery`` (``--expect-delivery``). `json_shape` types every
 object; the JSON Schema generated from it (`json_schema`) ships as ``report.schema.json``, and
 ``smtpcheck schema`` prints it.
 
@@ -26,6 +27,7 @@ from smtpcheck.reporters.base import RenderOptions
 from smtpcheck.reporters.json_shape import (
     SCHEMA_VERSION,
     CertDict,
+    DeliveryDict,
     EndpointDict,
     FindingDict,
     GatewayDict,
@@ -38,6 +40,7 @@ from smtpcheck.reporters.json_shape import (
 )
 from smtpcheck.results import (
     CertInfo,
+    DeliveryResult,
     Endpoint,
     Finding,
     GatewayReport,
@@ -126,6 +129,25 @@ def _gateway(gateway: GatewayReport, transcripts: bool) -> GatewayDict:
         "findings": [_finding(f) for f in gateway.findings],
         "probe": None if probe is None else probe_to_dict(probe, transcript=transcripts),
         "suggestion": None if gateway.suggestion is None else _suggestion(gateway.suggestion),
+        "delivery": None if gateway.delivery is None else _delivery(gateway.delivery),
+    }
+
+
+def _delivery(delivery: DeliveryResult) -> DeliveryDict:
+    return {
+        "where": delivery.where,
+        "outcome": delivery.outcome,
+        "token": delivery.token,
+        "latency_ms": None if delivery.latency_ms is None else round(delivery.latency_ms, 2),
+        "waited_ms": round(delivery.waited_ms, 2),
+        "polls": delivery.polls,
+        "found_id": delivery.found_id,
+        "differences": [
+            {"field": d.field, "sent": d.sent, "found": d.found} for d in delivery.differences
+        ],
+        "detail": delivery.detail,
+        "problem": delivery.problem,
+        "removed": delivery.removed,
     }
 
 

@@ -20,6 +20,8 @@ from smtpcheck.reporters import json_
 from smtpcheck.reporters.json_shape import (
     SCHEMA_VERSION,
     CertDict,
+    DeliveryDict,
+    DifferenceDict,
     EndpointDict,
     FindingDict,
     GatewayDict,
@@ -33,6 +35,8 @@ from smtpcheck.reporters.json_shape import (
 )
 from smtpcheck.results import (
     CertInfo,
+    DeliveryResult,
+    Difference,
     Endpoint,
     Finding,
     GatewayReport,
@@ -65,6 +69,8 @@ _RENDERS: dict[type, type] = {
     TlsDict: TlsInfo,
     CertDict: CertInfo,
     SuggestionDict: Suggestion,
+    DeliveryDict: DeliveryResult,
+    DifferenceDict: Difference,
 }
 #: The TypedDicts each one extends, whose source comments its inherited keys (a TypedDict
 #: class keeps its bases' keys but not the bases themselves).

@@ -10,12 +10,22 @@ from __future__ import annotations
 from importlib import resources
 from typing import Final, Literal, NotRequired, TypedDict
 
-from smtpcheck.results import FailureKind, GatewayKind, PortHint, Severity, Status, TlsMode
+from smtpcheck.results import (
+    DeliveryOutcome,
+    FailureKind,
+    GatewayKind,
+    PortHint,
+    Severity,
+    Status,
+    TlsMode,
+)
 
 __all__ = [
     "SCHEMA_FILE",
     "SCHEMA_VERSION",
     "CertDict",
+    "DeliveryDict",
+    "DifferenceDict",
     "EndpointDict",
     "FindingDict",
     "GatewayDict",
@@ -125,6 +135,30 @@ class ProbeDict(TypedDict):
     transcript: NotRequired[list[str]]
 
 
+class DifferenceDict(TypedDict):
+    """`Difference`."""
+
+    field: str  # sender, recipient, subject, token or body
+    sent: str
+    found: str | None  # null: the field is gone
+
+
+class DeliveryDict(TypedDict):
+    """`DeliveryResult`."""
+
+    where: str  # the catcher or mailbox URL, its password masked
+    outcome: DeliveryOutcome  # delivered, altered, missing (SC801) or unreachable (SC803)
+    token: str  # the test message's token (in its Message-ID and X-Smtpcheck-Token)
+    latency_ms: float | None  # from the server's 250 to the look that found it; null: not found
+    waited_ms: float  # the whole time spent looking
+    polls: int  # how many looks it took
+    found_id: str | None  # the catcher's message id, or the IMAP UID
+    differences: list[DifferenceDict]  # what arrived other than sent (SC802)
+    detail: str
+    problem: str | None  # what to fix when it could not be asked: url, credentials, running…
+    removed: bool  # the message was deleted after it was found (not with --keep-delivered)
+
+
 class SuggestionDict(TypedDict):
     """`Suggestion`."""
 
@@ -148,6 +182,7 @@ class GatewayDict(TypedDict):
     findings: list[FindingDict]  # what the rules found in its config and in its probe
     probe: ProbeDict | None  # what the probe saw; null if not probed (validate, SC508, SC901)
     suggestion: SuggestionDict | None  # a params patch that works; null unless --suggest found one
+    delivery: DeliveryDict | None  # null unless --expect-delivery looked for the test message
 
 
 class ReportDict(TypedDict):

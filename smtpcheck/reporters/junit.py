@@ -19,6 +19,8 @@ from smtpcheck.defaults import FAIL_ON
 from smtpcheck.reporters._common import endpoint_text, gateway_name, json_text
 from smtpcheck.reporters.base import RenderOptions
 from smtpcheck.results import (
+    DeliveryOutcome,
+    DeliveryResult,
     Finding,
     GatewayReport,
     ProbeResult,
@@ -102,6 +104,8 @@ def _gateway_case(gateway: GatewayReport, fail_on: Severity, verbose: bool) -> _
         # It works (or was not probed), but a finding fails the run: so it fails the test too.
         status = Status.FAILED
     ms = gateway.probe.ms if gateway.probe is not None else 0.0
+    if gateway.delivery is not None:  # the case lasted until the message was found (or not)
+        ms += gateway.delivery.waited_ms
     details = tuple(_details(gateway, verbose=verbose))
     return _Case(gateway_name(gateway), status, gateway.findings, details, ms / 1000)
 
@@ -168,6 +172,8 @@ def _details(gateway: GatewayReport, *, verbose: bool) -> Iterator[str]:
         yield f"endpoint {endpoint_text(gateway.endpoint)}"
     if gateway.probe is not None:
         yield from _probe(gateway.probe, verbose=verbose)
+    if gateway.delivery is not None:
+        yield from _delivery(gateway.delivery)
     if gateway.suggestion is not None:
         yield f"suggested change: {gateway.suggestion.why}"
         for key, value in gateway.suggestion.params.items():
@@ -198,6 +204,16 @@ def _probe(probe: ProbeResult, *, verbose: bool) -> Iterator[str]:
     if verbose and probe.transcript:
         yield "transcript:"
         yield from (f"  {line}" for line in probe.transcript)
+
+
+def _delivery(delivery: DeliveryResult) -> Iterator[str]:
+    """The delivery check as one more step, in the probe's columns."""
+    state = "ok" if delivery.outcome is DeliveryOutcome.DELIVERED else "FAILED"
+    ms = delivery.latency_ms if delivery.latency_ms is not None else delivery.waited_ms
+    yield f"  {'delivery':<10} {state:<6} {ms:8.1f} ms  {delivery.outcome}: {delivery.detail}"
+    for difference in delivery.differences:
+        found = "gone" if difference.found is None else repr(difference.found)
+        yield f"    {difference.field}: sent {difference.sent!r}, arrived {found}"
 
 
 def _line(finding: Finding) -> str:

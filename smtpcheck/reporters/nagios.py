@@ -204,6 +204,8 @@ def _gateway_line(gateway: GatewayReport) -> str:
     if gateway.probe is not None:
         tls = f", {gateway.probe.tls.version}" if gateway.probe.tls is not None else ""
         facts.append(f"{ms_text(gateway.probe.ms)}{tls}")
+    if gateway.delivery is not None and gateway.delivery.latency_ms is not None:
+        facts.append(f"arrived in {ms_text(gateway.delivery.latency_ms)}")
     if gateway.findings and gateway.status is not Status.OK:
         facts.append(_summary_of(gateway.findings))
     elif gateway.findings:
@@ -236,12 +238,17 @@ def _gateway_perfdata(report: Report) -> Iterator[str]:
         yield _perf(f"{prefix}_time", _ms(probe.ms), "ms")
         for step_key, step in zip(step_keys(probe.steps), probe.steps, strict=True):
             yield _perf(f"{prefix}_{_SAFE_LABEL.sub('_', step_key)}", _ms(step.ms), "ms")
+        delivery = gateway.delivery
+        if delivery is not None:
+            # From the 250 to the message found; "U" (the guidelines' unknown) when it never was.
+            latency = delivery.latency_ms
+            yield _perf(f"{prefix}_delivery", "U" if latency is None else _ms(latency), "ms")
 
 
 def _perf(label: str, value: str, unit: str = "") -> str:
     # No thresholds of our own (the verdict is the status), minimum 0. Labels are already
     # reduced to [A-Za-z0-9_]; the quotes keep the form the guidelines show.
-    return f"'{label}'={value}{unit};;;0"
+    return f"'{label}'={value}{'' if value == 'U' else unit};;;0"
 
 
 def _ms(ms: float) -> str:

@@ -19,7 +19,15 @@ from datetime import UTC, datetime
 
 from smtpcheck.reporters._common import gateway_keys, step_keys
 from smtpcheck.reporters.base import RenderOptions
-from smtpcheck.results import CertInfo, Finding, GatewayReport, Report, Status
+from smtpcheck.results import (
+    CertInfo,
+    DeliveryOutcome,
+    DeliveryResult,
+    Finding,
+    GatewayReport,
+    Report,
+    Status,
+)
 
 __all__ = [
     "FAMILIES",
@@ -81,7 +89,8 @@ FAMILIES = (
     Family(
         "smtpcheck_live_findings",
         "Findings of the live check of the gateway, by rule code and severity: what the probe "
-        "saw (SC5xx-SC7xx) and smtpcheck's own failures (SC9xx).",
+        "saw (SC5xx-SC7xx), where the test message went (SC8xx) and smtpcheck's own failures "
+        "(SC9xx).",
     ),
     Family(
         "smtpcheck_source_findings",
@@ -101,6 +110,17 @@ FAMILIES = (
         "smtpcheck_probe_step_duration_seconds",
         "How long each stage of the live probe took; a stage run again gets a number (ehlo_2: "
         "the EHLO after STARTTLS).",
+        unit=_SECONDS,
+    ),
+    Family(
+        "smtpcheck_delivery_success",
+        "With --expect-delivery: 1 when the test message the server accepted arrived, 0 when "
+        "it did not; absent when it could not be looked for (SC803) or was not sent.",
+    ),
+    Family(
+        "smtpcheck_delivery_seconds",
+        "With --expect-delivery: from the server's 250 to the test message found in the "
+        "catcher or mailbox; absent when it was not found.",
         unit=_SECONDS,
     ),
     Family("smtpcheck_tls_version_info", "The TLS version the gateway negotiated (always 1)."),
@@ -220,12 +240,21 @@ def gateway_samples(gateway: GatewayReport) -> Iterator[Sample]:
     yield "smtpcheck_probe_duration_seconds", (), probe.ms / 1000
     for step_key, step in zip(step_keys(probe.steps), probe.steps, strict=True):
         yield "smtpcheck_probe_step_duration_seconds", (("step", step_key),), step.ms / 1000
+    yield from _delivery(gateway.delivery)
     if probe.tls is None:
         return
     yield "smtpcheck_tls_version_info", (("version", _utf8(probe.tls.version)),), 1
     expiry = _expiry(probe.tls.cert)
     if expiry is not None:
         yield "smtpcheck_tls_cert_expiry_timestamp_seconds", (), expiry
+
+
+def _delivery(delivery: DeliveryResult | None) -> Iterator[Sample]:
+    if delivery is None or delivery.outcome is DeliveryOutcome.UNREACHABLE:
+        return  # nothing was learnt: a 0 would page someone for a catcher that is down
+    yield "smtpcheck_delivery_success", (), delivery.arrived
+    if delivery.latency_ms is not None:
+        yield "smtpcheck_delivery_seconds", (), delivery.latency_ms / 1000
 
 
 def run_samples(gateways: Iterable[GatewayReport], findings: Iterable[Finding]) -> Iterator[Sample]:

@@ -26,6 +26,7 @@ from smtpcheck.reporters.text_layout import Line, Painter, fit, glue, pad, short
 from smtpcheck.reporters.text_summary import summary
 from smtpcheck.results import (
     CertInfo,
+    DeliveryResult,
     Endpoint,
     Finding,
     GatewayKind,
@@ -178,6 +179,8 @@ def _gateway(
         return
     if gateway.probe is not None:
         yield from _probe(gateway.probe, paint, verbose=verbose)
+    if gateway.delivery is not None:
+        yield _tag("delivery", printable(_delivery(gateway.delivery)), paint)
     yield from _findings(gateway.findings, paint)
     if gateway.suggestion is not None:
         yield from _suggestion(gateway.suggestion, gateway.endpoint, paint)
@@ -192,6 +195,9 @@ def _note(gateway: GatewayReport, *, quiet: bool) -> str:
             if probe.tls.cert is not None:
                 parts.append(glue(f"cert {probe.tls.cert.days_left} days"))
         parts.append(f"{_verdict(gateway)}, {glue(ms_text(probe.ms))}")
+    delivery = gateway.delivery
+    if delivery is not None and delivery.latency_ms is not None:
+        parts.append(glue(f"arrived in {ms_text(delivery.latency_ms)}"))
     if quiet and gateway.findings:
         parts.append("info " + ", ".join(sorted({f.code for f in gateway.findings})))
     return _DOT.join(parts)
@@ -247,6 +253,17 @@ def _probe(probe: ProbeResult, paint: Painter, *, verbose: bool) -> Iterator[Lin
             yield _tag("ehlo", printable(", ".join(probe.extensions)), paint)
         for line in probe.transcript:
             yield f"{_TEXT}{paint('|', 'dim')} {printable(line)}", _TEXT + "  "
+
+
+def _delivery(delivery: DeliveryResult) -> str:
+    looks = f"{delivery.polls} look" + ("" if delivery.polls == 1 else "s")
+    if delivery.latency_ms is None:
+        return f"{delivery.outcome} at {delivery.where} ({looks}, {ms_text(delivery.waited_ms)})"
+    removed = ", removed" if delivery.removed else ""
+    return (
+        f"{delivery.outcome} to {delivery.where} as {delivery.found_id}, "
+        f"{ms_text(delivery.latency_ms)} after the 250 ({looks}{removed})"
+    )
 
 
 def _tls(tls: TlsInfo, paint: Painter) -> str:

@@ -7,6 +7,7 @@ and discovery build them; the rules and reporters read them. ``report`` holds th
 
 from __future__ import annotations
 
+from smtpcheck.results.delivery_result import DeliveryOutcome, DeliveryResult, Difference
 from smtpcheck.results.discovery_result import Attempt, Discovery
 from smtpcheck.results.location import (
     STDIN_SOURCE,
@@ -38,13 +39,19 @@ from smtpcheck.results.report import (
     Suggestion,
     Summary,
     status_of,
+    works,
     worst_first,
 )
+from smtpcheck.results.sent import TOKEN_HEADER, SentMessage, message_id_for, valid_token
 
 __all__ = [
     "STDIN_SOURCE",
+    "TOKEN_HEADER",
     "Attempt",
     "CertInfo",
+    "DeliveryOutcome",
+    "DeliveryResult",
+    "Difference",
     "Discovery",
     "Endpoint",
     "FailureKind",
@@ -61,6 +68,7 @@ __all__ = [
     "Region",
     "Report",
     "RuleHelp",
+    "SentMessage",
     "Severity",
     "Status",
     "Suggestion",
@@ -68,6 +76,9 @@ __all__ = [
     "TlsInfo",
     "TlsMode",
     "is_file_source",
+    "message_id_for",
     "status_of",
+    "valid_token",
+    "works",
     "worst_first",
 ]

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from smtpcheck.results.sent import SentMessage
+
 __all__ = [
     "CertInfo",
     "Endpoint",
@@ -170,6 +172,7 @@ class ProbeResult:
     # Why this is another probe's result: the same address and port, dead before any SMTP was
     # spoken, and this target was not connected again (the runner's breaker).
     shared: str | None = None
+    sent: SentMessage | None = None  # the --send-to test message, when the server took it
 
     @property
     def ok(self) -> bool:

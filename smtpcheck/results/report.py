@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from smtpcheck.results.delivery_result import DeliveryOutcome, DeliveryResult
 from smtpcheck.results.probe_result import Endpoint, ProbeResult
 
 if TYPE_CHECKING:
@@ -26,6 +27,7 @@ __all__ = [
     "Suggestion",
     "Summary",
     "status_of",
+    "works",
     "worst_first",
 ]
 
@@ -101,6 +103,7 @@ class GatewayReport:
     probe: ProbeResult | None = None  # None: not probed (validate, not SMTP, SC508, SC901)
     suggestion: Suggestion | None = None
     position: str = ""  # where in its source: '' (the whole file), '[2]', 'own[0]'
+    delivery: DeliveryResult | None = None  # --expect-delivery: did the test message arrive
 
     @property
     def works(self) -> bool | None:
@@ -108,9 +111,10 @@ class GatewayReport:
 
         The probe negotiates as JavaMail would, so its success is the verdict; None when the
         gateway was not probed. Kept apart from the findings: a gateway that works but logs
-        in in clear text works, and its findings say what is unsafe.
+        in in clear text works, and its findings say what is unsafe. A message accepted and
+        then lost (`--expect-delivery`) does not work, whatever the server said.
         """
-        return None if self.probe is None else self.probe.ok
+        return works(self.probe, self.delivery)
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +181,17 @@ def worst_first(findings: Iterable[Finding]) -> list[Finding]:
     Every format and the status page name the same finding first this way.
     """
     return sorted(findings, key=lambda f: (-f.severity.rank, f.code))
+
+
+def works(probe: ProbeResult | None, delivery: DeliveryResult | None = None) -> bool | None:
+    """Return whether a gateway works: its probe got through, and its message arrived if checked.
+
+    None when it was not probed. A delivery that could not be checked (the catcher down) says
+    nothing either way: the probe's verdict stands, and SC803 says the check was not made.
+    """
+    if probe is None:
+        return None
+    return probe.ok and (delivery is None or delivery.outcome is not DeliveryOutcome.MISSING)
 
 
 def status_of(findings: Iterable[Finding], works: bool | None = None) -> Status:

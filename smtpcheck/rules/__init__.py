@@ -17,6 +17,7 @@ from smtpcheck.rules import (
     internal,
     live_auth,
     live_connection,
+    live_delivery,
     live_tls,
     operations,
     ports,
@@ -117,6 +118,9 @@ LIVE_RULES: tuple[Rule[ProbedGateway], ...] = (
     live_auth.cleartext_auth_offered,
     live_auth.sender_rejected,
     live_auth.test_message_rejected,
+    live_delivery.accepted_never_arrived,
+    live_delivery.arrived_altered,
+    live_delivery.mailbox_unreachable,
 )
 NOT_PROBED_RULES: tuple[Rule[NotProbed], ...] = (live_connection.probe_skipped,)
 

@@ -13,7 +13,14 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 
 from smtpcheck.config.profile import Library
 from smtpcheck.defaults import CERT_WARN_DAYS, SLOW_GREETING_MS
-from smtpcheck.results import FailureKind, Finding, ProbeFailure, ProbeResult, Severity
+from smtpcheck.results import (
+    DeliveryResult,
+    FailureKind,
+    Finding,
+    ProbeFailure,
+    ProbeResult,
+    Severity,
+)
 
 if TYPE_CHECKING:
     from smtpcheck.config.documents import GatewayEntry
@@ -97,6 +104,7 @@ class ProbedGateway:
     cert_warn_days: int = CERT_WARN_DAYS
     slow_greeting_ms: float = SLOW_GREETING_MS
     library: Library = Library.ANGUS  # whose behaviour the findings describe
+    delivery: DeliveryResult | None = None  # --expect-delivery: what became of the test message
 
     def failed(self, *kinds: FailureKind) -> ProbeFailure | None:
         """Return the probe's failure when it is of one of these kinds, else None."""

@@ -28,6 +28,7 @@ def _small(name: str) -> click.Command:
     @click.option("--api-url", help="The panel.")
     @click.option("--zzz-new", is_flag=True, help="An option nobody filed yet.")
     @click.option("--suggest", is_flag=True, help="Suggest.")
+    @click.option("--keep-delivered", is_flag=True, help="Keep.")
     @click.option("--timeout", help="Wait.")
     @click.option("--select", help="Rules.")
     @click.option("-o", "--output", help="Where.")
