@@ -31,7 +31,8 @@ def demo(fmt: str, verbose: bool, no_color: bool) -> None:
     free loopback ports (throwaway certificates, nothing leaves the machine), checks the
     gateways in sample_configs/demo/ against them — two correct, one CI catcher, two broken on
     purpose — with --suggest, and exits 0 when each gets the verdict it is meant to get and the
-    mismatched gateway its verified fix.
+    mismatched gateway its verified fix, and the test message sent through each working gateway
+    arrives intact in the demo's own Mailpit-compatible catcher.
     """
     from smtpcheck.demo import CONFIGS, display_path, run_demo
     from smtpcheck.reporters import RenderOptions, render
@@ -49,6 +50,8 @@ def demo(fmt: str, verbose: bool, no_color: bool) -> None:
         click.echo(
             "\nThe two failures above are meant: the demo breaks gateways 4 and 5 on purpose,\n"
             "and --suggest found (and verified) the params that fix gateway 4.\n"
+            "Gateways 1-3 each sent a test message, and it arrived intact in the demo's\n"
+            "Mailpit-compatible catcher (--expect-delivery), then was removed.\n"
             f"Their configs are in {display_path(CONFIGS)} (sample_configs/demo/ in the source "
             "tree).\nCheck your own gateway with:\n"
             "    smtpcheck check my-gateway.json",

@@ -2,7 +2,8 @@
 
 Three servers a dealer's gateway typically meets: a test catcher like MailHog or Mailpit (plain,
 no AUTH), a submission server (STARTTLS required, AUTH only after it, RFC 6409 / RFC 3207) and an
-implicit-TLS server with AUTH (RFC 8314). Mail they accept is dropped.
+implicit-TLS server with AUTH (RFC 8314). Mail they accept goes into one shared `Inbox`, which
+the demo's web API (`web`) serves as Mailpit does.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ import ssl
 from dataclasses import dataclass
 from typing import Any
 
-from aiosmtpd.handlers import Sink
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
+
+from smtpcheck.demo.inbox import Inbox, StoringHandler
 
 __all__ = ["DemoServer", "start_servers"]
 
@@ -55,16 +57,17 @@ async def _serve(factory: Any, *, ssl_context: ssl.SSLContext | None = None) -> 
 
 
 async def start_servers(
-    *, context: ssl.SSLContext, user: str, password: str
+    *, context: ssl.SSLContext, user: str, password: str, inbox: Inbox
 ) -> dict[str, DemoServer]:
-    """Start the three servers on free ports; the caller closes them."""
+    """Start the three servers on free ports, storing into ``inbox``; the caller closes them."""
     authenticate = _authenticator(user, password)
+    handler = StoringHandler(inbox)
     common: dict[str, Any] = {"hostname": "mx.demo.localhost", "ident": "smtpcheck demo"}
     factories: dict[str, tuple[Any, ssl.SSLContext | None]] = {
-        "mailpit": (lambda: SMTP(Sink(), **common), None),
+        "mailpit": (lambda: SMTP(handler, **common), None),
         "submission": (
             lambda: SMTP(
-                Sink(),
+                handler,
                 tls_context=context,
                 require_starttls=True,
                 authenticator=authenticate,
@@ -75,7 +78,7 @@ async def start_servers(
         # aiosmtpd counts only STARTTLS as TLS, so a server that is TLS from the first byte
         # must allow AUTH without it.
         "smtps": (
-            lambda: SMTP(Sink(), authenticator=authenticate, auth_require_tls=False, **common),
+            lambda: SMTP(handler, authenticator=authenticate, auth_require_tls=False, **common),
             context,
         ),
     }

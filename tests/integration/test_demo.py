@@ -27,6 +27,14 @@ def test_demo_cli_exits_zero_when_every_gateway_gets_its_verdict():
     fixed_id, fix = demo.EXPECTED_FIX
     assert by_id[fixed_id]["suggestion"]["params"].items() >= fix.items()
     assert [g["id"] for g in report["gateways"] if g["suggestion"]] == [fixed_id]
+    for gw_id, gateway in by_id.items():
+        delivery = gateway["delivery"]
+        if gw_id in demo.DELIVERED:  # sent through the demo's servers, found in its catcher
+            assert delivery["outcome"] == "delivered", gw_id
+            assert delivery["latency_ms"] > 0 and delivery["removed"], gw_id
+            assert delivery["where"].startswith("mailpit+http://127.0.0.1:"), gw_id
+        else:  # the broken gateways never got as far as sending
+            assert delivery is None, gw_id
     assert run.stderr == ""  # nothing but the report: no server log lines, no warnings
 
 
@@ -47,6 +55,17 @@ def test_demo_unmet_expectations_are_named():
     report = dataclasses.replace(result.report, gateways=tuple(broken))
     (unmet,) = demo.unmet_expectations(report)
     assert unmet.startswith("gateway 4 is ok") and "SC504" in unmet
+
+
+def test_demo_unmet_expectations_name_a_message_that_did_not_arrive():
+    result = demo.run_demo()
+    lost = [
+        dataclasses.replace(g, delivery=None) if g.id == 2 else g for g in result.report.gateways
+    ]
+    report = dataclasses.replace(result.report, gateways=tuple(lost))
+    assert demo.unmet_expectations(report) == [
+        "gateway 2's test message was not checked, expected delivered"
+    ]
 
 
 def test_demo_password_never_shows(monkeypatch: pytest.MonkeyPatch):
