@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from smtpcheck.cli.api_options import ApiOptions, api_options, sources_of
+from smtpcheck.cli.delivery_options import SendArgs, delivery_options
 from smtpcheck.cli.extra_outputs import LABEL
 from smtpcheck.cli.help import GroupedCommand
 from smtpcheck.cli.options import selectors, stacked
@@ -142,9 +143,14 @@ _OPTIONS = [
 @click.argument("sources", nargs=-1, metavar="[SOURCE]...")
 @stacked(_OPTIONS)
 @probe_options(timeout=CHECK_TIMEOUT)
+@delivery_options
 @api_options
 def serve(
-    sources: tuple[str, ...], api: ApiOptions | None, probing: ProbeArgs, **given: Any
+    sources: tuple[str, ...],
+    api: ApiOptions | None,
+    probing: ProbeArgs,
+    sending: SendArgs,
+    **given: Any,
 ) -> None:
     """Keep checking every gateway, and serve its metrics, probes and a status page.
 
@@ -152,18 +158,24 @@ def serve(
     / (a status page), /report.json (the latest cycle, as `check --format json`),
     /-/healthy and /-/ready (ready after the first complete cycle). SIGTERM or Ctrl-C stop
     it (exit 0); SIGHUP loads the gateway list again. Needs `pip install 'smtpcheck[serve]'`.
+    With --send-to each cycle sends a test message per gateway, and --expect-delivery checks
+    that it arrives (smtpcheck_delivery_seconds).
     """
     missing = [name for name in _SERVE_EXTRA if importlib.util.find_spec(name) is None]
     if missing:
         raise click.ClickException(
             f"smtpcheck serve needs {' and '.join(missing)}: pip install 'smtpcheck[serve]'"
         )
-    config = _config(sources, api, probing, given)
+    config = _config(sources, api, probing, sending, given)
     _run(config)
 
 
 def _config(
-    sources: tuple[str, ...], api: ApiOptions | None, probing: ProbeArgs, given: Any
+    sources: tuple[str, ...],
+    api: ApiOptions | None,
+    probing: ProbeArgs,
+    sending: SendArgs,
+    given: Any,
 ) -> Any:
     from smtpcheck._version import __version__
     from smtpcheck.pipeline.check import CheckOptions
@@ -173,10 +185,12 @@ def _config(
     from smtpcheck.serve.service import ServeConfig
 
     selection = Selection(selectors(given["select"]), selectors(given["ignore"]))
+    delivery = sending.delivery(ca_file=probing.ca_file)
     check = CheckOptions(
-        probe=probing.options(),
+        probe=probing.options(send_to=sending.send_to, mail_from=sending.mail_from),
         limits=probing.limits(given["concurrency"]),
         cert_warn_days=given["cert_warn_days"],
+        delivery=delivery,
     )
     schedule = Schedule(
         sources=sources_of(sources, api),
@@ -185,7 +199,9 @@ def _config(
         interval_s=given["interval"],
         refresh_s=given["refresh"],
         shard=given["shard"],
-        probe_timeout_s=max(probing.timeout * 8, 10.0),
+        # /probe waits for the delivery too, when one is checked.
+        probe_timeout_s=max(probing.timeout * 8, 10.0)
+        + (delivery.timeout if delivery is not None else 0.0),
     )
     host, port = given["listen"]
     return ServeConfig(
