@@ -139,7 +139,7 @@ class DifferenceDict(TypedDict):
     """`Difference`."""
 
     field: str  # sender, recipient, subject, token or body
-    sent: str
+    sent: str  # the value as sent (a long one shortened, ending in …)
     found: str | None  # null: the field is gone
 
 
@@ -154,7 +154,7 @@ class DeliveryDict(TypedDict):
     polls: int  # how many looks it took
     found_id: str | None  # the catcher's message id, or the IMAP UID
     differences: list[DifferenceDict]  # what arrived other than sent (SC802)
-    detail: str
+    detail: str  # what was found, or why nothing was, for people
     problem: str | None  # what to fix when it could not be asked: url, credentials, running…
     removed: bool  # the message was deleted after it was found (not with --keep-delivered)
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from smtpcheck.results import (
     CertInfo,
+    DeliveryOutcome,
+    DeliveryResult,
     Endpoint,
     FailureKind,
     Finding,
@@ -63,6 +65,7 @@ def gateway(
     suggestion: Suggestion | None = None,
     kind: GatewayKind = GatewayKind.OWN,
     source: str = "fleet.json",
+    delivery: DeliveryResult | None = None,
 ) -> GatewayReport:
     return GatewayReport(
         id=gw_id,
@@ -74,7 +77,22 @@ def gateway(
         findings=findings,
         probe=probe,
         suggestion=suggestion,
+        delivery=delivery,
     )
+
+
+#: What --expect-delivery found of gateway 1's test message.
+DELIVERED = DeliveryResult(
+    where="mailpit+http://ci:********@catcher.test:8025",
+    outcome=DeliveryOutcome.DELIVERED,
+    token="5f0c2a9e",
+    waited_ms=61.25,
+    polls=3,
+    latency_ms=63.5,
+    found_id="VbLdz6Q",
+    detail="found in mailpit+http://ci:********@catcher.test:8025 as VbLdz6Q, 64 ms after the 250",
+    removed=True,
+)
 
 
 STARTTLS_PROBE = ProbeResult(
@@ -202,6 +220,7 @@ def full_report() -> Report:
                 Status.OK,
                 endpoint=Endpoint("smtp.example.com", 587, TlsMode.STARTTLS),
                 probe=STARTTLS_PROBE,
+                delivery=DELIVERED,
             ),
             gateway(
                 2,

@@ -21,7 +21,11 @@ import pytest
 import xmlschema
 
 from smtpcheck.config.loading import load_paths
+from smtpcheck.delivery.inbox import parse_place
+from smtpcheck.delivery.polling import DeliveryOptions
+from smtpcheck.demo.inbox import Inbox
 from smtpcheck.demo.servers import start_servers
+from smtpcheck.demo.web import start_web
 from smtpcheck.panel.credentials import Credentials
 from smtpcheck.pipeline.check import CheckOptions, check_async
 from smtpcheck.pipeline.inventory import LintOptions
@@ -103,26 +107,36 @@ async def test_check_of_the_sample_configs_is_valid(in_repo, options):
 
 async def test_check_of_the_demo_configs_against_their_servers_is_valid(in_repo, certs, options):
     password = "demo-Pa55"
-    servers = await start_servers(context=certs.good, user="alerts@demo.test", password=password)
+    inbox = Inbox()
+    servers = await start_servers(
+        context=certs.good, user="alerts@demo.test", password=password, inbox=inbox
+    )
+    web = await start_web(inbox)
     try:
         environ = {
             "SMTPCHECK_DEMO_PASSWORD": password,
             **{f"SMTPCHECK_DEMO_{s.name.upper()}_PORT": str(s.port) for s in servers.values()},
         }
         probe = ProbeOptions(
-            ehlo_name="client.test", tls=options.tls, resolver=resolver({"localhost": HOST})
+            ehlo_name="client.test",
+            tls=options.tls,
+            resolver=resolver({"localhost": HOST}),
+            send_to="ops@demo.test",
         )
         ports = tuple(s.port for s in servers.values())
+        catcher = f"mailpit+http://{HOST}:{web.sockets[0].getsockname()[1]}"
+        delivery = DeliveryOptions(place=parse_place(catcher))
         documents = load_paths(["sample_configs/demo"], environ=environ)
         report = await check_async(
-            documents, LintOptions(), CheckOptions(probe=probe, suggest=ports)
+            documents, LintOptions(), CheckOptions(probe=probe, suggest=ports, delivery=delivery)
         )
     finally:
-        for server in servers.values():
-            server.server.close()
-            await server.server.wait_closed()
+        for server in (*(s.server for s in servers.values()), web):
+            server.close()
+            await server.wait_closed()
     root = _valid_report(report)
     assert {g.status.value for g in report.gateways} == {"ok", "failed"}
+    assert "delivery   ok" in "".join(root.itertext())  # the delivery step, in a valid file
     out = "\n".join(s.findtext("system-out") or "" for s in root)
     assert "    starttls   ok" in out and "suggested change:" in out
 

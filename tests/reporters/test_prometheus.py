@@ -145,6 +145,8 @@ def test_prometheus_families_are_documented_gauges(metrics):
         "smtpcheck_probe_success",
         "smtpcheck_probe_duration_seconds",
         "smtpcheck_probe_step_duration_seconds",
+        "smtpcheck_delivery_success",
+        "smtpcheck_delivery_seconds",
         "smtpcheck_tls_version_info",
         "smtpcheck_tls_cert_expiry_timestamp_seconds",
     }

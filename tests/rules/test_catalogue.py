@@ -84,6 +84,9 @@ DESIGN_CATALOGUE = {
     "SC705": "cleartext-auth-offered",
     "SC706": "sender-rejected",
     "SC707": "test-message-rejected",
+    "SC801": "accepted-never-arrived",
+    "SC802": "arrived-altered",
+    "SC803": "mailbox-unreachable",
     "SC901": "internal-error",
 }
 
@@ -99,7 +102,7 @@ _GROUP_MODULE = {
 _STATIC_SCOPES = (Scope.DOCUMENT, Scope.FLEET, Scope.ENTRY, Scope.CONFIG)
 _GROUP_SCOPES = {
     **dict.fromkeys("01234", _STATIC_SCOPES),
-    **dict.fromkeys("567", (Scope.LIVE, Scope.NOT_PROBED)),
+    **dict.fromkeys("5678", (Scope.LIVE, Scope.NOT_PROBED)),
     "9": (Scope.INTERNAL,),
 }
 _REGISTRIES = {

@@ -10,7 +10,9 @@ fire) and ``fail`` cases (it must). A case is what a probe observed, checked aga
   mechanism lists, and ``port_hint``;
 - or ``not_probed``: the reason the gateway was not probed at all (SC508);
 - optionally ``cert_warn_days`` and ``slow_greeting_ms`` (the run's thresholds), ``library``
-  (``--javamail``) and ``note``.
+  (``--javamail``), ``delivery`` (what ``--expect-delivery`` found: ``outcome``, ``detail``,
+  ``latency_ms``, ``differences`` as ``[field, sent, found]`` lists, ``problem``, ``fix``) and
+  ``note``.
 
 A fail case may also pin ``severity``, ``param`` and a substring of ``message``.
 """
@@ -28,6 +30,9 @@ from smtpcheck.config.loading import document_from_data
 from smtpcheck.config.profile import Library
 from smtpcheck.results import (
     CertInfo,
+    DeliveryOutcome,
+    DeliveryResult,
+    Difference,
     FailureKind,
     Finding,
     NotProbed,
@@ -50,7 +55,7 @@ from tests.rules.support import (
 CASES_DIR = Path(__file__).parent / "live_cases"
 
 _INPUTS = {"probe", "not_probed"}
-_OPTIONAL = {"params", "cert_warn_days", "slow_greeting_ms", "library", "note"}
+_OPTIONAL = {"params", "cert_warn_days", "slow_greeting_ms", "library", "delivery", "note"}
 _EXPECTATIONS = {"severity", "param", "message"}
 _LIVE_SCOPES = (Scope.LIVE, Scope.NOT_PROBED)
 _TABLES = load_tables(CASES_DIR)
@@ -78,6 +83,24 @@ def probe_of(data: Mapping[str, Any]) -> ProbeResult:
         auth_mechanisms_before_tls=tuple(data.get("auth_mechanisms_before_tls", ())),
         auth_mechanisms=tuple(data.get("auth_mechanisms", ())),
         port_hint=None if hint is None else PortHint(hint),
+    )
+
+
+def delivery_of(data: Mapping[str, Any] | None) -> DeliveryResult | None:
+    """Build a delivery result from a case's ``delivery`` object."""
+    if data is None:
+        return None
+    return DeliveryResult(
+        where="mailpit+http://127.0.0.1:8025",
+        outcome=DeliveryOutcome(data["outcome"]),
+        token="0123456789abcdef",
+        waited_ms=float(data.get("waited_ms", 100.0)),
+        polls=int(data.get("polls", 3)),
+        latency_ms=data.get("latency_ms"),
+        differences=tuple(Difference(*d) for d in data.get("differences", ())),
+        detail=data.get("detail", "what the catcher said"),
+        problem=data.get("problem"),
+        fix=data.get("fix"),
     )
 
 
@@ -111,7 +134,10 @@ def findings_of(case: Mapping[str, Any]) -> list[Finding]:
     assert smtp is not None, "the case's params do not make a valid SMTP gateway"
     thresholds = {k: case[k] for k in ("cert_warn_days", "slow_greeting_ms") if k in case}
     library = Library(case.get("library", Library.ANGUS))
-    probed = ProbedGateway(smtp, probe_of(case["probe"]), library=library, **thresholds)
+    delivery = delivery_of(case.get("delivery"))
+    probed = ProbedGateway(
+        smtp, probe_of(case["probe"]), library=library, delivery=delivery, **thresholds
+    )
     return rules.run_live_rules(probed, rules.Selection())
 
 
