@@ -17,7 +17,7 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
-from smtpcheck.demo.inbox import Inbox, StoringHandler
+from smtpcheck.demo.inbox import MAX_SIZE, Inbox, StoringHandler
 
 __all__ = ["DemoServer", "start_servers"]
 
@@ -62,7 +62,11 @@ async def start_servers(
     """Start the three servers on free ports, storing into ``inbox``; the caller closes them."""
     authenticate = _authenticator(user, password)
     handler = StoringHandler(inbox)
-    common: dict[str, Any] = {"hostname": "mx.demo.localhost", "ident": "smtpcheck demo"}
+    common: dict[str, Any] = {
+        "hostname": "mx.demo.localhost",
+        "ident": "smtpcheck demo",
+        "data_size_limit": MAX_SIZE,  # announced in EHLO SIZE (RFC 1870), refused beyond
+    }
     factories: dict[str, tuple[Any, ssl.SSLContext | None]] = {
         "mailpit": (lambda: SMTP(handler, **common), None),
         "submission": (

@@ -45,9 +45,10 @@ async def start_web(inbox: Inbox, *, read_timeout: float = _READ_TIMEOUT) -> asy
             answer = _text(refused.status, str(refused))
         except TimeoutError:
             answer = _text(HTTPStatus.REQUEST_TIMEOUT, "request not read in time")
-        with contextlib.suppress(OSError):
+        with contextlib.suppress(OSError, TimeoutError):
             writer.write(_encode(answer))
-            await writer.drain()
+            async with asyncio.timeout(read_timeout):  # a client that never reads is let go
+                await writer.drain()
         writer.close()
         with contextlib.suppress(OSError):
             await writer.wait_closed()
@@ -70,7 +71,7 @@ async def _request(reader: asyncio.StreamReader) -> tuple[str, str, bytes]:
     for line in lines[1:]:
         name, _, value = line.partition(":")
         if name.strip().lower() == "content-length":
-            if not value.strip().isdigit():
+            if not _decimal(value.strip()):
                 raise _Refused(HTTPStatus.BAD_REQUEST, "bad Content-Length")
             length = int(value)
     if length > _BODY_LIMIT:
@@ -114,13 +115,13 @@ def _search(inbox: Inbox, query: dict[str, list[str]]) -> _Answer:
         return _text(HTTPStatus.BAD_REQUEST, "the demo catcher searches only message-id:TEXT")
     found = inbox.search_message_id(words[0].partition(":")[2].strip('"'))
     limit = query.get("limit", ["50"])[0]
-    return _json(_page(found[: int(limit)] if limit.isdigit() and int(limit) > 0 else found))
+    return _json(_page(found[: int(limit)] if _decimal(limit) else found))
 
 
 def _delete(inbox: Inbox, body: bytes) -> _Answer:
     try:
         ids = json.loads(body).get("IDs") if body else None
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):  # deep nesting exhausts json's stack
         return _text(HTTPStatus.BAD_REQUEST, 'expected {"IDs": [...]}')
     # Mailpit deletes every message for a body without IDs; the demo refuses instead, so a
     # client that forgets the ids learns it here and not on a shared Mailpit.
@@ -155,6 +156,11 @@ def _summary(stored: Stored) -> dict[str, Any]:
         "Created": stored.created.isoformat().replace("+00:00", "Z"),
         "Size": len(stored.raw),
     }
+
+
+def _decimal(text: str) -> bool:
+    # str.isdigit also takes "²" and other digits int() refuses: ASCII digits only.
+    return text.isascii() and text.isdigit()
 
 
 def _only(method: str, allowed: str) -> _Answer | None:

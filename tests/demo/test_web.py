@@ -103,4 +103,11 @@ async def test_demo_web_survives_garbage_huge_headers_and_silence(demo_catcher):
     body = b"DELETE /api/v1/messages HTTP/1.1\r\nContent-Length: 999999\r\n\r\n"
     assert (await _raw(port, body)).startswith(b"HTTP/1.1 413")
     assert (await _raw(port, b"GET /readyz HTTP/1.1\r\n")).startswith(b"HTTP/1.1 408")
+    odd = b"DELETE /api/v1/messages HTTP/1.1\r\nContent-Length: \xb2\r\n\r\n"
+    assert (await _raw(port, odd)).startswith(b"HTTP/1.1 400")
+    nested = b"[" * 60000
+    deep = b"DELETE /api/v1/messages HTTP/1.1\r\nContent-Length: 60000\r\n\r\n" + nested
+    assert (await _raw(port, deep)).startswith(b"HTTP/1.1 400")
+    search = b"GET /api/v1/search?query=message-id:x&limit=%C2%B2 HTTP/1.1\r\n\r\n"
+    assert (await _raw(port, search)).startswith(b"HTTP/1.1 200")
     assert (await _raw(port, b"GET /readyz HTTP/1.1\r\n\r\n")).endswith(b"ok")  # still serving
