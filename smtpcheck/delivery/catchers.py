@@ -177,7 +177,8 @@ class _Api:
             given = "are refused" if self.target.username else "are needed"
             raise self.error(
                 f"answered HTTP {status}: credentials {given}; give the catcher's web user "
-                "and password in the URL as user:password@",
+                "in the URL (user@) and its password there or in the variable "
+                "--delivery-password-env names",
                 Fix.CREDENTIALS,
                 status,
             )

@@ -331,7 +331,7 @@ async def test_stand_in_401_says_credentials(stand_in: Any, userinfo: str) -> No
             await catcher.find(new_token())
     assert caught.value.fix is Fix.CREDENTIALS
     assert caught.value.http_status == 401
-    assert "user:password@" in str(caught.value)
+    assert "user@" in str(caught.value) and "--delivery-password-env" in str(caught.value)
     assert PASSWORD not in str(caught.value)
 
 

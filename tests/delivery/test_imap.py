@@ -11,14 +11,11 @@ import dataclasses
 import imaplib
 import logging
 import secrets
-import shutil
 import socket
 import ssl
 import statistics
-import tempfile
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import aiosmtplib
@@ -34,15 +31,10 @@ from smtpcheck.delivery.imap import (
     parse_mailbox,
     read_password,
 )
-from tests.support.postfix.gate import refuse
 from tests.support.postfix.harness import (
-    HarnessError,
     ImapAccess,
     PostfixInstance,
     log_tail,
-    missing_requirements,
-    start,
-    stop,
 )
 from tests.support.postfix.layout import Layout
 
@@ -106,30 +98,6 @@ def test_read_password_takes_the_named_variable_and_names_it_when_unset():
 
 
 # --- the real loop ---------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def instance() -> Iterator[PostfixInstance]:
-    """One instance in IMAP mode for this module, beside the session's SASL-only one."""
-    reason = missing_requirements(imap=True)
-    if reason is not None:
-        refuse(reason)
-    # Not pytest's tmp_path: its base directory is 0700, and the daemons run as other users.
-    root = Path(tempfile.mkdtemp(prefix="smtpcheck-imap-"))
-    try:
-        started = start(root, imap=True)
-    except HarnessError as exc:
-        shutil.rmtree(root, ignore_errors=True)
-        pytest.fail(f"private Postfix + Dovecot IMAP did not start: {exc}", pytrace=False)
-    yield started
-    stop(root)
-    shutil.rmtree(root)
-
-
-@pytest.fixture
-def imap(instance: PostfixInstance) -> ImapAccess:
-    assert instance.imap is not None
-    return instance.imap
 
 
 @pytest.fixture(scope="module")
