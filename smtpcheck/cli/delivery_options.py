@@ -19,6 +19,8 @@ from smtpcheck.cli.param_types import seconds_up_to
 from smtpcheck.defaults import DELIVERY_PASSWORD_ENV, DELIVERY_TIMEOUT, DELIVERY_TIMEOUT_MAX
 
 if TYPE_CHECKING:
+    import ssl
+
     from smtpcheck.delivery.polling import DeliveryOptions
 
 __all__ = ["SendArgs", "delivery_options"]
@@ -84,7 +86,7 @@ class SendArgs:
         )
 
 
-def _context(ca_file: str | None) -> Any:
+def _context(ca_file: str | None) -> ssl.SSLContext:
     import ssl
 
     context = ssl.create_default_context()  # catchers and mailboxes are verified, always
