@@ -19,12 +19,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import aiosmtplib
 import click
 import pytest
 import yaml
 from aiosmtpd.handlers import Sink
-from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from smtpcheck.cli import cli
 from smtpcheck.cli.delivery_options import SendArgs
@@ -33,6 +31,7 @@ from smtpcheck.delivery.inbox import parse_place
 from smtpcheck.rules import ALL_RULES
 from tests.support.catchers import Mailhog, Mailpit
 from tests.support.cli import Run, smtpcheck_async
+from tests.support.relays import SubjectTaggingRelay
 from tests.support.servers import HOST, Smtpd
 
 __all__: list[str] = []
@@ -269,27 +268,6 @@ async def test_docs_ci_recipe_delivers_and_removes(tmp_path: Path, kind: Any, re
         assert catcher.messages == [] and any(r[0] == "DELETE" for r in catcher.requests)
 
 
-class _Tagging:
-    """A relay that tags the subject, as outbound filters do, then hands the message on."""
-
-    def __init__(self, port: int) -> None:
-        self._port = port
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        original = bytes(envelope.original_content or b"")
-        data = re.sub(rb"(?m)^Subject: ", b"Subject: [EXTERNAL] ", original, count=1)
-        await aiosmtplib.send(
-            data,
-            sender=envelope.mail_from,
-            recipients=list(envelope.rcpt_tos),
-            hostname=HOST,
-            port=self._port,
-            local_hostname="relay.test",
-            timeout=10,
-        )
-        return "250 2.0.0 Ok: forwarded"
-
-
 def _closed_url() -> str:
     with socket.socket() as sock:
         sock.bind((HOST, 0))
@@ -305,7 +283,7 @@ async def test_docs_ci_finding_fails_the_job_as_documented(
     tmp_path: Path, code: str, exit_code: int, outcome: str | None
 ):
     async with _serving(Mailpit()) as catcher:
-        handler = Sink() if code == "SC801" else _Tagging(catcher.smtp.port)
+        handler = Sink() if code == "SC801" else SubjectTaggingRelay(catcher.smtp.port)
         async with _serving(Smtpd(handler=handler)) as relay:
             url = _closed_url() if code == "SC803" else catcher.url
             lines = _runs(_github_job()["steps"])

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 import secrets
 import socket
 from collections.abc import AsyncIterator
@@ -16,11 +15,10 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import aiosmtplib
 import httpx
 import pytest
 from aiosmtpd.handlers import Sink
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP
 
 from tests.support.catchers import running_maildev
 from tests.support.cli import Run, smtpcheck, smtpcheck_async
@@ -28,6 +26,7 @@ from tests.support.postfix.harness import (
     ImapAccess,
     PostfixInstance,
 )
+from tests.support.relays import SubjectTaggingRelay
 
 __all__: list[str] = []
 
@@ -153,28 +152,6 @@ async def _relay(handler: object) -> AsyncIterator[int]:
         await server.wait_closed()
 
 
-class _TaggingRelay:
-    """A relay that tags the Subject, as some outbound filters do, and forwards the message."""
-
-    def __init__(self, port: int) -> None:
-        self._port = port
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        raw = bytes(envelope.original_content or b"")
-        head, sep, body = raw.partition(b"\r\n\r\n")
-        tagged = re.sub(rb"(?im)^Subject: ", b"Subject: [EXTERNAL] ", head, count=1)
-        await aiosmtplib.send(
-            tagged + sep + body,
-            sender=envelope.mail_from,
-            recipients=list(envelope.rcpt_tos),
-            hostname=_HOST,
-            port=self._port,
-            local_hostname="relay.test",
-            timeout=10,
-        )
-        return "250 2.0.0 Ok: forwarded"
-
-
 # --- maildev -----------------------------------------------------------------------------------
 
 
@@ -225,7 +202,7 @@ async def test_expect_delivery_accepted_but_dropped_is_sc801(tmp_path):
 async def test_expect_delivery_rewritten_subject_is_sc802(tmp_path):
     async with (
         running_maildev(tmp_path / "mail") as md,
-        _relay(_TaggingRelay(md.smtp_port)) as port,
+        _relay(SubjectTaggingRelay(md.smtp_port)) as port,
     ):
         run = await _check(_gateway(tmp_path, port), f"maildev+{md.url}")
     gateway = _gateway_report(run)
