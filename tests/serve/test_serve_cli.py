@@ -19,7 +19,10 @@ from typing import Any
 
 import httpx
 import pytest
+from aiosmtpd.smtp import SMTP
 
+from smtpcheck.demo.inbox import Inbox, StoringHandler
+from smtpcheck.demo.web import start_web
 from tests.support.cli import environment, smtpcheck
 from tests.support.gateways import gateway
 from tests.support.report_schema import assert_valid_report
@@ -286,3 +289,45 @@ async def test_failing_since_survives_a_restart_with_state(smtp_server, tmp_path
             await asyncio.wait_for(process.communicate(), 10)
         assert process.returncode == 0
     assert seen[0] == seen[1], seen  # the second run found when the failures began
+
+
+async def test_serve_checks_each_cycles_delivery_and_exports_its_latency(tmp_path):
+    inbox = Inbox()
+    loop = asyncio.get_running_loop()
+    smtp = await loop.create_server(
+        lambda: SMTP(StoringHandler(inbox), hostname="mx.test"), HOST, 0
+    )
+    web = await start_web(inbox)
+    fleet = tmp_path / "fleet.json"
+    fleet.write_text(json.dumps([_gateway(smtp.sockets[0].getsockname()[1], 1, "Main")]))
+    catcher = f"mailpit+http://{HOST}:{web.sockets[0].getsockname()[1]}"
+    try:
+        async with (
+            _serving(
+                fleet,
+                "--interval",
+                "3s",
+                "--send-to",
+                "ops@fleet.test",
+                "--expect-delivery",
+                catcher,
+            ) as (
+                process,
+                base,
+            ),
+            httpx.AsyncClient(timeout=10) as client,
+        ):
+            await _until_ready(client, base)
+            metrics = (await client.get(f"{base}/metrics")).text
+            series = '{gateway="1",label="Main"}'
+            assert _value(metrics, f"smtpcheck_delivery_success{series}") == 1
+            assert _value(metrics, f"smtpcheck_delivery_seconds{series}") > 0
+            report = (await client.get(f"{base}/report.json")).json()
+            delivery = report["gateways"][0]["delivery"]
+            assert delivery["outcome"] == "delivered" and delivery["removed"]
+            process.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(process.communicate(), 10)
+    finally:
+        for server in (smtp, web):
+            server.close()
+            await server.wait_closed()
