@@ -311,7 +311,7 @@ async def _suggest(
     failed = [
         (i, gateway)
         for i, gateway in probed
-        if reports[i].status is Status.FAILED and not _refused_login(reports[i].probe)
+        if reports[i].status is Status.FAILED and not _no_port_fixes(reports[i].probe)
     ]
     if not failed:
         return
@@ -335,10 +335,11 @@ async def _suggest(
             reports[index] = dataclasses.replace(reports[index], suggestion=suggestion)
 
 
-def _refused_login(probe: ProbeResult | None) -> bool:
+def _no_port_fixes(probe: ProbeResult | None) -> bool:
     # The server refused the password itself: no other port or mode fixes that, and trying it
-    # again elsewhere only brings an account lockout closer.
-    return probe is not None and probe.failure_kind is FailureKind.AUTH_FAILED
+    # again elsewhere only brings an account lockout closer. A probe that got through failed
+    # on its message's delivery (SC801): that is the relay's routing, not its port or mode.
+    return probe is not None and (probe.ok or probe.failure_kind is FailureKind.AUTH_FAILED)
 
 
 def _probed_report(
