@@ -19,8 +19,6 @@ from smtpcheck.cli.param_types import seconds_up_to
 from smtpcheck.defaults import DELIVERY_PASSWORD_ENV, DELIVERY_TIMEOUT, DELIVERY_TIMEOUT_MAX
 
 if TYPE_CHECKING:
-    import ssl
-
     from smtpcheck.delivery.polling import DeliveryOptions
 
 __all__ = ["SendArgs", "delivery_options"]
@@ -54,8 +52,8 @@ class SendArgs:
 
         Raises:
             click.UsageError: ``--expect-delivery`` without ``--send-to``, a URL that names no
-                catcher or mailbox, a mailbox without its password variable, or a CA file
-                that cannot be loaded.
+                catcher or mailbox, or a mailbox without its password variable.
+            UsageError: the CA file cannot be loaded.
         """
         if self.expect_delivery is None:
             if self.keep_delivered:
@@ -66,6 +64,7 @@ class SendArgs:
         from smtpcheck.delivery.imap import MailboxTarget
         from smtpcheck.delivery.inbox import parse_place
         from smtpcheck.delivery.polling import DeliveryOptions
+        from smtpcheck.probe.tls import trusting
 
         password = env.get(self.delivery_password_env) or None
         try:
@@ -82,20 +81,9 @@ class SendArgs:
             timeout=self.delivery_timeout,
             keep=self.keep_delivered,
             password=password if isinstance(place, MailboxTarget) else None,
-            ssl_context=_context(ca_file),
+            # Catchers and mailboxes are verified, name and all, whatever --javamail says.
+            ssl_context=trusting(ca_file),
         )
-
-
-def _context(ca_file: str | None) -> ssl.SSLContext:
-    import ssl
-
-    context = ssl.create_default_context()  # catchers and mailboxes are verified, always
-    if ca_file is not None:
-        try:
-            context.load_verify_locations(cafile=ca_file)
-        except (OSError, ssl.SSLError) as exc:
-            raise click.UsageError(f"--ca-file {ca_file}: cannot load it: {exc}") from None
-    return context
 
 
 def _address(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:

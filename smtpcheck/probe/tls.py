@@ -30,6 +30,7 @@ __all__ = [
     "build_tls_contexts",
     "legacy_context",
     "quickack",
+    "trusting",
     "watch_handshake",
 ]
 
@@ -51,18 +52,8 @@ def build_tls_contexts(*, ca_file: str | None = None, check_name: bool = True) -
     Raises:
         UsageError: ``ca_file`` cannot be read or holds no certificate.
     """
-    verifying = ssl.create_default_context()
+    verifying = trusting(ca_file)
     verifying.check_hostname = check_name
-    if ca_file is not None:
-        # create_default_context(cafile=...) would load only that file; JavaMail trusts the
-        # system store too, so the extra CA is added on top of it.
-        try:
-            verifying.load_verify_locations(cafile=ca_file)
-        except (OSError, ssl.SSLError) as exc:
-            reason = getattr(exc, "strerror", None) or getattr(exc, "reason", None) or exc
-            raise UsageError(
-                f"--ca-file {ca_file}: cannot load a CA certificate: {reason}"
-            ) from exc
     # The same client defaults without the CA store (~25 ms to load): it verifies nothing, so
     # it has no use for one.
     insecure = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
@@ -71,6 +62,26 @@ def build_tls_contexts(*, ca_file: str | None = None, check_name: bool = True) -
     for context in (verifying, insecure):
         context.sslobject_class = _WatchedSSLObject
     return TlsContexts(verifying=verifying, insecure=insecure)
+
+
+def trusting(ca_file: str | None) -> ssl.SSLContext:
+    """Return a client context that verifies chain and name against the system CAs + ``ca_file``.
+
+    Raises:
+        UsageError: ``ca_file`` cannot be read or holds no certificate.
+    """
+    context = ssl.create_default_context()
+    if ca_file is not None:
+        # create_default_context(cafile=...) would load only that file; JavaMail trusts the
+        # system store too, so the extra CA is added on top of it.
+        try:
+            context.load_verify_locations(cafile=ca_file)
+        except (OSError, ssl.SSLError) as exc:
+            reason = getattr(exc, "strerror", None) or getattr(exc, "reason", None) or exc
+            raise UsageError(
+                f"--ca-file {ca_file}: cannot load a CA certificate: {reason}"
+            ) from exc
+    return context
 
 
 @functools.cache
